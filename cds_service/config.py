@@ -1,0 +1,122 @@
+"""Settings: the one place where configuration enters the service.
+
+Every value can be set by an environment variable with the prefix ``CALF_CDS_``
+(nested clinical thresholds use ``CALF_CDS_CLINICAL__<NAME>``). Tests and the
+``evaluate`` command build ``Settings(...)`` directly; nothing reads ``os.environ``
+at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ClinicalSettings(BaseModel):
+    """Thresholds and windows used by the clinical rules.
+
+    Each default cites where it comes from (see ``../shared/reference/clinical.md``
+    sections in brackets). Values marked *configurable because disputed* are shown as
+    such on the cards.
+    """
+
+    # Recency windows (days) [clinical.md §0.6, issue #3]
+    symptom_window_days: int = 30
+    ck_window_days: int = 30
+    rhabdo_ck_window_days: int = 14
+    electrolyte_window_days: int = 90
+    vitamin_d_window_days: int = 365
+    red_flag_window_days: int = 7
+    # Wells: "major surgery within 4 weeks" (1997); 12 weeks shown as context (2003) [§3.1]
+    surgery_window_days: int = 28
+    surgery_context_window_days: int = 84
+    # Postpartum: 6 weeks is conventional, NOT sourced; needs clinical sign-off [§3, §4.4]
+    postpartum_window_days: int = 42
+    # Context labs shown on the statin card (TSH, eGFR, creatinine) look-back
+    context_lab_window_days: int = 365
+
+    # Potassium (mmol/L): hypokalemia < 3.5; severe < 2.5 [§2.1]
+    potassium_low_mmol_l: float = 3.5
+    potassium_critical_mmol_l: float = 2.5
+    # Magnesium (mmol/L): 0.70 (ESPEN/ASPEN summaries); disputed 0.60-0.75 [§2.2]
+    magnesium_low_mmol_l: float = 0.70
+    # 25-OH vitamin D deficiency < 20 ng/mL (Endocrine Society 2011) [§2.3]
+    vitamin_d_deficient_ng_ml: float = 20.0
+    # CK: multiples of ULN (EAS 2015 Table 1; simvastatin label) [§2.4]
+    ck_rhabdo_multiple: float = 10.0
+    ck_default_uln_u_l: float = 308.0  # Mayo adult male ULN, used only without referenceRange
+    # D-dimer cut-off 500 ng/mL FEU; age-adjusted age x 10 ug/L over 50 (ADJUST-PE) [§2.5]
+    d_dimer_cutoff_ng_ml_feu: float = 500.0
+    d_dimer_age_adjust_over: int = 50
+    # ABI <= 0.90 abnormal (2016 AHA/ACC PAD) [§2]
+    abi_pad_max: float = 0.90
+    # Obesity BMI >= 30 [§3]; low BMI < 18.5 is an assumption (no source gives a number) [§1.6]
+    bmi_obesity_min: float = 30.0
+    bmi_low_max: float = 18.5
+    # Age thresholds: statin myopathy > 80 [§1.6]; DVT "advanced age" Padua >= 70 [§4.3]
+    statin_risk_age_over: int = 80
+    dvt_risk_age_min: int = 70
+    # TSH upper limit used only when the result has no referenceRange (mIU/L)
+    tsh_default_uln: float = 4.5
+    # eGFR below which CKD is flagged (mL/min/1.73m2) [§2.6]
+    egfr_ckd_max: float = 60.0
+
+
+class Settings(BaseSettings):
+    """Service configuration (environment prefix ``CALF_CDS_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CALF_CDS_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    profile: Literal["dev", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Public base URL the EHR uses to reach this service; JWT ``aud`` is compared to it.
+    public_base_url: str = "http://127.0.0.1:8080"
+    log_level: str = "INFO"
+
+    # Storage for feedback (any SQLAlchemy URL); SQLite file by default.
+    database_url: str = "sqlite:///./var/calf_cds.sqlite3"
+
+    # Request limits
+    max_body_bytes: int = 8 * 1024 * 1024
+
+    # FHIR fallback fetch
+    fhir_allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1"])
+    fhir_require_https: bool | None = None  # None: required outside the dev profile
+    fhir_request_timeout_s: float = 5.0
+    fhir_overall_deadline_s: float = 8.0
+    fhir_max_pages: int = 10
+    fhir_max_resources: int = 20000
+    fhir_max_response_bytes: int = 32 * 1024 * 1024
+
+    # JWT verification of the EHR (None: enabled outside the dev profile)
+    auth_enabled: bool | None = None
+    auth_trusted_issuers: list[str] = Field(default_factory=list)
+    # issuer -> path of a JWK Set file, or an inline JWK Set JSON string
+    auth_issuer_jwks: dict[str, str] = Field(default_factory=dict)
+    auth_jku_allowlist: list[str] = Field(default_factory=list)
+    auth_jwks_cache_s: int = 3600
+    auth_clock_skew_s: int = 60
+    auth_max_token_lifetime_s: int = 3600
+
+    # CORS
+    cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+    # Clinical evaluation; ``evaluation_time`` replays historical data (None: now)
+    evaluation_time: datetime | None = None
+    clinical: ClinicalSettings = Field(default_factory=ClinicalSettings)
+
+    @property
+    def auth_is_enabled(self) -> bool:
+        return self.auth_enabled if self.auth_enabled is not None else self.profile != "dev"
+
+    @property
+    def fhir_https_required(self) -> bool:
+        if self.fhir_require_https is not None:
+            return self.fhir_require_https
+        return self.profile != "dev"
