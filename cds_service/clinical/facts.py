@@ -1,0 +1,176 @@
+"""PatientFacts: what the clinical rules know about a patient, in canonical form.
+
+This is the contract between extraction (raw FHIR JSON → facts, ``extract.py``) and the
+rules (facts → findings, ``rules/``). Rules never see FHIR JSON; extraction never sees
+thresholds other than the evaluation clock and the windows it is given.
+
+Group names are the shared vocabulary: each constant below is one concept that
+terminology maps codes to and a rule asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+# --- medication classes -------------------------------------------------------------
+STATIN = "statin"
+DIURETIC_THIAZIDE = "diuretic-thiazide"  # thiazide and thiazide-like (K- and Mg-wasting)
+DIURETIC_LOOP = "diuretic-loop"  # K- and Mg-wasting
+DIURETIC_CAI = "diuretic-cai"  # carbonic anhydrase inhibitor (K-wasting)
+DIURETIC_K_SPARING = "diuretic-k-sparing"  # aldosterone antagonists and ENaC blockers
+K_WASTING_DIURETICS = frozenset({DIURETIC_THIAZIDE, DIURETIC_LOOP, DIURETIC_CAI})
+HORMONAL_ESTROGEN = "hormonal-estrogen"  # estrogen contraceptives, HRT, SERMs (VTE risk)
+STATIN_INTERACTING = "statin-interacting"  # clinical.md §1.5 (advisory co-factor)
+
+# --- lab groups (values in canonical units) -----------------------------------------
+POTASSIUM = "potassium"  # mmol/L
+MAGNESIUM = "magnesium"  # mmol/L (serum/plasma only)
+VITAMIN_D = "vitamin-d-25oh"  # ng/mL
+CK = "ck"  # U/L
+D_DIMER = "d-dimer"  # ng/mL FEU
+TSH = "tsh"  # mIU/L
+EGFR = "egfr"  # mL/min/1.73m2
+CREATININE = "creatinine"  # mg/dL
+HBA1C = "hba1c"  # %
+BMI = "bmi"  # kg/m2
+ABI = "abi"  # ratio
+
+# --- condition / finding groups -----------------------------------------------------
+# symptoms (the symptom gate)
+CALF_PAIN = "calf-pain"  # calf pain, pain in lower leg, leg pain
+MYALGIA = "myalgia"
+MUSCLE_CRAMP = "muscle-cramp"
+MUSCLE_WEAKNESS = "muscle-weakness"
+LEG_SWELLING = "leg-swelling"
+SYMPTOM_GROUPS = frozenset({CALF_PAIN, MYALGIA, MUSCLE_CRAMP, MUSCLE_WEAKNESS, LEG_SWELLING})
+# DVT signs and PE symptoms (red flags)
+LEG_WARMTH_REDNESS = "leg-warmth-redness"
+PE_SYMPTOM = "pe-symptom"  # dyspnoea, chest pain, tachycardia, syncope
+# DVT risk factors and history
+DVT = "dvt"  # acute DVT or PE (active) – also counts as prior DVT/PE when historical
+VTE_HISTORY = "vte-history"  # Z86.711 / Z86.718 and resolved DVT/PE
+ACTIVE_CANCER = "active-cancer"
+PREGNANCY = "pregnancy"
+POSTPARTUM = "postpartum"
+OBESITY = "obesity"
+IMMOBILITY = "immobility"  # bedridden, paralysis, wheelchair
+THROMBOPHILIA = "thrombophilia"
+HORMONE_THERAPY = "hormone-therapy"  # Z79.890 / Z79.3 / Z79.818 codes
+HEART_FAILURE = "heart-failure"
+# statin-myopathy risk factors
+HYPOTHYROIDISM = "hypothyroidism"
+CKD = "ckd"
+# other causes
+DIABETES = "diabetes"
+DIABETIC_NEUROPATHY = "diabetic-neuropathy"
+PAD = "pad"  # peripheral artery disease / claudication
+RHABDOMYOLYSIS = "rhabdomyolysis"
+# procedures
+SURGERY = "surgery"
+LIMB_IMMOBILISATION = "limb-immobilisation"  # casts, splints (text match)
+
+MatchPath = Literal["product", "ingredient", "atc", "text"]
+FindingSource = Literal["condition", "encounter-reason", "observation"]
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationFact:
+    """One current medication (already filtered to current use)."""
+
+    display: str  # e.g. "atorvastatin 20 MG Oral Tablet"
+    classes: frozenset[str]  # any of the medication class constants
+    match_path: MatchPath  # how the class was recognised; "text" = lower confidence
+    ingredients: tuple[str, ...]  # lower-case ingredient names when known
+    dose_text: str | None  # dosageInstruction/dosage text, when given
+    started: datetime | None  # authoredOn / effective start
+    resource_ref: str  # "MedicationRequest/abc"
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    """One numeric lab result, normalised to its group's canonical unit."""
+
+    group: str
+    value: float  # canonical unit
+    unit: str  # canonical unit label, e.g. "mmol/L"
+    comparator: str | None  # "<", "<=", ">", ">=" as reported
+    reported: str  # as reported, e.g. "3.1 mEq/L"
+    effective: datetime
+    code: str  # the LOINC (or other) code that matched
+    display: str
+    ref_low: float | None  # canonical unit
+    ref_high: float | None  # canonical unit
+    interpretation: str | None  # v3 ObservationInterpretation code, e.g. "L", "HH"
+    resource_ref: str
+    assay_basis: str | None = None  # "FEU" / "DDU" for D-dimer (value is FEU-equivalent)
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalFinding:
+    """A coded condition, encounter reason or coded observation finding."""
+
+    groups: frozenset[str]
+    display: str
+    source: FindingSource
+    active: bool  # clinicalStatus active/recurrence/relapse (or a reason/observation)
+    onset: datetime | None  # onset / effective / period start
+    recorded: datetime | None  # recordedDate / issued
+    abatement: datetime | None
+    resource_ref: str
+    laterality: str | None = None  # "left" / "right" / "bilateral" when coded or stated
+
+    @property
+    def date(self) -> datetime | None:
+        """The most relevant date for recency: onset, else recorded."""
+        return self.onset or self.recorded
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureFact:
+    groups: frozenset[str]
+    display: str
+    performed: datetime
+    resource_ref: str
+
+
+@dataclass(slots=True)
+class PatientFacts:
+    """Everything the rules may read about one patient at one evaluation time."""
+
+    now: datetime
+    birth_date: date | None = None
+    sex: str | None = None  # administrative gender
+    deceased: bool = False
+    medications: list[MedicationFact] = field(default_factory=list)
+    labs: dict[str, list[LabResult]] = field(default_factory=dict)  # newest first
+    findings: list[ClinicalFinding] = field(default_factory=list)
+    procedures: list[ProcedureFact] = field(default_factory=list)
+    skipped_resources: int = 0  # resources that failed validation
+
+    @property
+    def age_years(self) -> int | None:
+        if self.birth_date is None:
+            return None
+        today = self.now.date()
+        years = today.year - self.birth_date.year
+        if (today.month, today.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+    def latest(self, group: str, within_days: int | None = None) -> LabResult | None:
+        """Newest result of a lab group, optionally only within a look-back window."""
+        for result in self.labs.get(group, ()):
+            if within_days is None or (self.now - result.effective).days <= within_days:
+                return result
+            return None
+        return None
+
+    def medications_in(self, *classes: str) -> list[MedicationFact]:
+        wanted = set(classes)
+        return [m for m in self.medications if m.classes & wanted]
+
+    def findings_in(self, *groups: str) -> list[ClinicalFinding]:
+        wanted = set(groups)
+        return [f for f in self.findings if f.groups & wanted]
