@@ -9,6 +9,7 @@ at import time.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -63,6 +64,17 @@ class ClinicalSettings(BaseModel):
     tsh_default_uln: float = 4.5
     # eGFR below which CKD is flagged (mL/min/1.73m2) [§2.6]
     egfr_ckd_max: float = 60.0
+    # CK tier "significant elevation, review statin": EAS 2015 Table 1 uses 4x ULN; the
+    # often-quoted 3x tier is UNVERIFIED as a guideline threshold [§2.4]; shown on the card
+    ck_moderate_multiple: float = 4.0
+    # Age-adjusted D-dimer: age x 10 ug/L FEU (= ng/mL FEU) over 50 (ADJUST-PE, PE only) [§2.5]
+    d_dimer_age_factor_ng_ml: float = 10.0
+    # A D-dimer counts as "recent" for the DVT cards within this many days: assumption,
+    # aligned with the red-flag window (no source gives a number)
+    d_dimer_window_days: int = 7
+    # Wells item 2 "recent plaster immobilisation": "recent" is not quantified; assumption,
+    # aligned with the 4-week surgery window [§3.1, §4.1]
+    limb_immobilisation_window_days: int = 28
 
 
 class Settings(BaseSettings):
@@ -78,6 +90,9 @@ class Settings(BaseSettings):
     # Public base URL the EHR uses to reach this service; JWT ``aud`` is compared to it.
     public_base_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
+
+    # Card catalogue directory (YAML); None: the repository's ``cards/``
+    cards_dir: Path | None = None
 
     # Storage for feedback (any SQLAlchemy URL); SQLite file by default.
     database_url: str = "sqlite:///./var/calf_cds.sqlite3"

@@ -1,0 +1,1 @@
+"""The only package that imports FastAPI: routes, body parsing, error mapping."""

@@ -1,0 +1,109 @@
+"""HTTP surface: discovery, service calls, feedback. Thin: parse, authenticate, delegate."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from ..errors import BadRequest, UnknownService
+from ..fhir_client import FhirClient
+from ..hooks.base import ServiceDefinition
+from ..models.feedback import FeedbackRequest
+from ..models.request import HookRequest
+from ..prefetch import gather
+from .body import read_json, validate
+from .outcome import json_response
+from .state import AppState
+
+log = logging.getLogger("cds_service.api")
+
+
+def build_router(state: AppState) -> APIRouter:
+    router = APIRouter()
+    settings = state.settings
+
+    @router.get("/cds-services")
+    async def discovery(request: Request) -> Response:
+        await state.authenticate(request)
+        return Response(content=state.discovery_body, media_type="application/json")
+
+    @router.post("/cds-services/{service_id}")
+    async def call_service(
+        service_id: str, request: Request, background: BackgroundTasks
+    ) -> Response:
+        hooks = state.registry.hooks_for(service_id)
+        if hooks is None:
+            raise UnknownService(f"no CDS service with id '{service_id[:64]}'")
+        await state.authenticate(request)
+        body = await read_json(request, settings.max_body_bytes)
+        hook_request = validate(HookRequest, body)
+        definition = hooks.get(hook_request.hook)
+        if definition is None:
+            raise BadRequest(
+                f"service '{service_id}' is not registered for hook '{hook_request.hook[:64]}'"
+            )
+        context = validate(definition.context_model, hook_request.context, "context")
+        cards, issued = await _evaluate(state, definition, hook_request, context.model_dump())
+        if issued and state.feedback_store is not None:
+            background.add_task(
+                state.record_issued, service_id, hook_request.hookInstance, issued
+            )
+        return json_response({"cards": cards})
+
+    @router.post("/cds-services/{service_id}/feedback")
+    async def feedback(service_id: str, request: Request) -> Response:
+        if state.registry.hooks_for(service_id) is None:
+            raise UnknownService(f"no CDS service with id '{service_id[:64]}'")
+        await state.authenticate(request)
+        body = await read_json(request, settings.max_body_bytes)
+        parsed = validate(FeedbackRequest, body)
+        store = state.feedback_store
+        stored = 0
+        if store is not None and parsed.feedback:
+            stored = await run_in_threadpool(
+                store.record_feedback, service_id, parsed.feedback, datetime.now(UTC)
+            )
+        log.info("feedback received: %d entries, %d new", len(parsed.feedback), stored)
+        return json_response({"received": len(parsed.feedback), "stored": stored})
+
+    return router
+
+
+async def _evaluate(
+    state: AppState,
+    definition: ServiceDefinition,
+    hook_request: HookRequest,
+    context: dict[str, object],
+) -> tuple[list[dict[str, object]], list[object]]:
+    settings = state.settings
+
+    def client_factory() -> FhirClient | None:
+        if hook_request.fhirServer is None:
+            return None
+        return FhirClient(
+            state.http(),
+            hook_request.fhirServer,
+            access_token=hook_request.access_token,
+            allowed_hosts=settings.fhir_allowed_hosts,
+            require_https=settings.fhir_https_required,
+            timeout_s=settings.fhir_request_timeout_s,
+            max_pages=settings.fhir_max_pages,
+            max_resources=settings.fhir_max_resources,
+            max_response_bytes=settings.fhir_max_response_bytes,
+        )
+
+    record = await gather(
+        definition.prefetch,
+        context,
+        hook_request.prefetch,
+        client_factory,
+        deadline_s=settings.fhir_overall_deadline_s,
+    )
+    if record.ignored_other_patient:
+        log.warning("ignored %d prefetched resources of other patients", record.ignored_other_patient)
+    cards, issued = state.pipeline.cards(record)
+    return cards, list(issued)

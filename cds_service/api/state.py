@@ -1,0 +1,95 @@
+"""Everything a request handler needs, built once per app (no import-time globals)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+from fastapi import Request
+
+from ..auth import AuthConfig, JwtVerifier
+from ..config import Settings
+from ..errors import Unauthorized
+from ..feedback.store import FeedbackStore, IssuedCard
+from ..hooks.base import Registry
+from ..pipeline import IssuedCardInfo, Pipeline
+
+log = logging.getLogger("cds_service.api")
+
+
+class AppState:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        pipeline: Pipeline,
+        feedback_store: FeedbackStore | None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.pipeline = pipeline
+        self.feedback_store = feedback_store
+        self._http = http_client
+        self._owns_http = http_client is None
+        self.discovery_body = orjson.dumps(
+            {"services": [d.discovery_entry() for d in registry.definitions]}
+        )
+        self._verifier: JwtVerifier | None = None
+
+    def http(self) -> httpx.AsyncClient:
+        """One shared client per app: connection reuse across calls and fetches."""
+        if self._http is None:
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+            self._http = None
+        if self.feedback_store is not None:
+            self.feedback_store.close()
+
+    def audience(self, request: Request) -> str:
+        return self.settings.public_base_url.rstrip("/") + request.url.path
+
+    async def authenticate(self, request: Request) -> None:
+        if not self.settings.auth_is_enabled:
+            return
+        if self._verifier is None:
+            self._verifier = JwtVerifier(AuthConfig.from_settings(self.settings), self.http())
+        try:
+            claims = await self._verifier.verify(
+                request.headers.get("authorization"), self.audience(request)
+            )
+        except Unauthorized as exc:
+            log.info("rejected client JWT: %s", exc.message)
+            raise
+        log.debug("client authenticated: iss=%s", claims.get("iss"))
+
+    def record_issued(
+        self, service_id: str, hook_instance: str, issued: Sequence[IssuedCardInfo]
+    ) -> None:
+        if self.feedback_store is None:
+            return
+        now = datetime.now(UTC)
+        try:
+            self.feedback_store.record_issued(
+                [
+                    IssuedCard(
+                        card_uuid=i.uuid,
+                        service_id=service_id,
+                        topic=i.topic,
+                        card_version=i.version,
+                        hook_instance=hook_instance,
+                        issued_at=now,
+                    )
+                    for i in issued
+                ]
+            )
+        except Exception:  # a storage hiccup must never break the clinical answer
+            log.exception("could not record issued cards")

@@ -1,0 +1,60 @@
+"""The clinical pipeline shared by the HTTP service and the offline ``evaluate`` command.
+
+PatientRecord (raw JSON) → PatientFacts (extract) → Findings (rules) → Cards (catalog).
+Built once at start-up: value sets and the card catalogue load here and fail fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog
+from .clinical.engine import evaluate
+from .clinical.extract import extract_facts
+from .config import Settings
+from .record import PatientRecord
+from .terminology.valuesets import Terminology
+
+DEFAULT_CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCardInfo:
+    uuid: str
+    topic: str
+    version: str
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, terminology: Terminology, catalog: Catalog) -> None:
+        self.settings = settings
+        self.terminology = terminology
+        self.catalog = catalog
+
+    @classmethod
+    def load(cls, settings: Settings, cards_dir: Path | None = None) -> Pipeline:
+        return cls(settings, Terminology.load(), Catalog.load(cards_dir or settings.cards_dir or DEFAULT_CARDS_DIR))
+
+    def now(self) -> datetime:
+        return self.settings.evaluation_time or datetime.now(UTC)
+
+    def cards(
+        self, record: PatientRecord, now: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], list[IssuedCardInfo]]:
+        """Cards for one patient, and what was issued (for feedback attribution)."""
+        at = now or self.now()
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        facts = extract_facts(record, self.terminology, at)
+        findings = evaluate(facts, self.settings.clinical)
+        cards: list[dict[str, Any]] = []
+        issued: list[IssuedCardInfo] = []
+        for finding in findings:
+            card = self.catalog.render(finding)
+            meta = self.catalog.card_meta(finding.topic)
+            cards.append(card)
+            issued.append(IssuedCardInfo(uuid=card["uuid"], topic=finding.topic, version=meta.version))
+        return cards, issued

@@ -1,0 +1,215 @@
+"""Prefetch: templates → what the EHR sent → fetch only what is missing → PatientRecord.
+
+Spec (CDS Hooks 2.0 §Prefetch): a key present is used as given; a key whose value is
+``null`` means "no data" and is not refetched; an absent key (or one holding an
+OperationOutcome, which the spec tells services to check for) is fetched from
+``fhirServer`` with the bearer token when one was given. When required data can be had
+neither way the service answers 412.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import FhirError, PreconditionFailed
+from .fhir_client import FhirClient, bundle_resources, next_link
+from .record import PatientRecord, Resource
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
+_USER_TOKENS = {
+    "userPractitionerId": "Practitioner",
+    "userPractitionerRoleId": "PractitionerRole",
+    "userPatientId": "Patient",
+    "userRelatedPersonId": "RelatedPerson",
+}
+# Resource types whose patient link lives in these fields (R4).
+_PATIENT_FIELDS = ("subject", "patient")
+_UNLINKED_TYPES = frozenset({"Medication", "Patient"})
+
+
+def render_template(template: str, context: Mapping[str, Any]) -> str | None:
+    """Fill ``{{context.x}}`` and the four 2.0 user tokens; ``None`` if one is unknown."""
+    missing = False
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal missing
+        token = match.group(1)
+        value: object = None
+        if token.startswith("context."):
+            value = context.get(token.removeprefix("context."))
+        elif token in _USER_TOKENS:
+            user = context.get("userId")
+            if isinstance(user, str) and user.startswith(_USER_TOKENS[token] + "/"):
+                value = user.split("/", 1)[1]
+        if not isinstance(value, str) or not value:
+            missing = True
+            return ""
+        return value
+
+    rendered = _TOKEN.sub(substitute, template)
+    return None if missing else rendered
+
+
+def belongs_to(resource: Resource, patient_id: str) -> bool:
+    """True if the resource is the patient, or references ``Patient/<patient_id>``."""
+    rtype = resource.get("resourceType")
+    if rtype == "Patient":
+        return resource.get("id") == patient_id
+    if rtype == "Medication":
+        return True
+    wanted = f"Patient/{patient_id}"
+    for field_name in _PATIENT_FIELDS:
+        ref = resource.get(field_name)
+        if isinstance(ref, dict):
+            value = ref.get("reference")
+            if isinstance(value, str) and (value == wanted or value.endswith("/" + wanted)):
+                return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPlan:
+    key: str
+    url: str
+    is_read: bool
+
+
+def _is_operation_outcome(value: object) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def _collect(record: PatientRecord, value: object) -> str | None:
+    """Add a prefetched value to the record; return a ``next`` link still to follow."""
+    if not isinstance(value, dict):
+        return None
+    resources = bundle_resources(value)
+    for resource in resources:
+        if belongs_to(resource, record.patient_id):
+            record.add(resource)
+        else:
+            record.ignored_other_patient += 1
+    return next_link(value) if value.get("resourceType") == "Bundle" else None
+
+
+async def gather(
+    templates: Mapping[str, str],
+    context: Mapping[str, Any],
+    prefetch: Mapping[str, Any] | None,
+    client_factory: Callable[[], FhirClient | None],
+    *,
+    deadline_s: float,
+) -> PatientRecord:
+    """Build the PatientRecord for one call, fetching missing keys concurrently.
+
+    ``client_factory`` returns a FhirClient for the request's ``fhirServer`` (or ``None``
+    when there is none); it may raise ``FhirHostNotAllowed``, which becomes a 412.
+    """
+    patient_id = context["patientId"]
+    record = PatientRecord(patient_id=patient_id, encounter_id=context.get("encounterId"))
+    given = prefetch or {}
+    plans: list[FetchPlan] = []
+    pending_pages: list[str] = []
+    for key, template in templates.items():
+        url = render_template(template, context)
+        if url is None:
+            continue  # e.g. no encounterId in this context: nothing to fetch
+        if key in given and not _is_operation_outcome(given[key]):
+            value = given[key]
+            if value is None:
+                continue  # the EHR says: no data
+            next_url = _collect(record, value)
+            if next_url:
+                pending_pages.append(next_url)
+            continue
+        plans.append(FetchPlan(key=key, url=url, is_read="?" not in url))
+
+    if not plans and not pending_pages:
+        if missing_medication_refs(record):
+            try:
+                optional_client = client_factory()
+            except FhirError:
+                optional_client = None
+            if optional_client is not None:
+                await _resolve_medications(record, optional_client, deadline_s)
+        return record
+
+    client = _client_or_412(client_factory)
+    try:
+        async with asyncio.timeout(deadline_s):
+            results = await asyncio.gather(
+                *(_run(client, plan) for plan in plans),
+                *(client.search(url) for url in pending_pages),
+            )
+    except TimeoutError as exc:
+        raise PreconditionFailed("FHIR server did not answer before the deadline") from exc
+    except FhirError as exc:
+        raise PreconditionFailed(f"required data could not be fetched: {exc.message}") from exc
+    for resources in results:
+        _collect_all(record, resources)
+    await _resolve_medications(record, client, deadline_s)
+    return record
+
+
+def _client_or_412(client_factory: Callable[[], FhirClient | None]) -> FhirClient:
+    try:
+        client = client_factory()
+    except FhirError as exc:
+        raise PreconditionFailed(f"required data missing and {exc.message}") from exc
+    if client is None:
+        raise PreconditionFailed("required prefetch data missing and no fhirServer given")
+    return client
+
+
+async def _run(client: FhirClient, plan: FetchPlan) -> list[Resource]:
+    if plan.is_read:
+        resource = await client.read(plan.url)
+        return [] if resource is None else [resource]
+    return await client.search(plan.url)
+
+
+def _collect_all(record: PatientRecord, resources: list[Resource]) -> None:
+    for resource in resources:
+        if belongs_to(resource, record.patient_id):
+            record.add(resource)
+        else:
+            record.ignored_other_patient += 1
+
+
+def missing_medication_refs(record: PatientRecord) -> list[str]:
+    """``Medication/<id>`` references no contained or gathered Medication satisfies."""
+    have = {m.get("id") for m in record.of_type("Medication")}
+    wanted: list[str] = []
+    for rtype in ("MedicationRequest", "MedicationStatement"):
+        for resource in record.of_type(rtype):
+            ref = resource.get("medicationReference")
+            if not isinstance(ref, dict):
+                continue
+            value = ref.get("reference")
+            if isinstance(value, str) and value.startswith("Medication/"):
+                med_id = value.removeprefix("Medication/")
+                if med_id not in have and value not in wanted:
+                    wanted.append(value)
+    return wanted
+
+
+async def _resolve_medications(record: PatientRecord, client: FhirClient, deadline_s: float) -> None:
+    """Fetch referenced Medications; failures here only lower confidence, never 412."""
+    refs = missing_medication_refs(record)[:50]
+    if not refs:
+        return
+    try:
+        async with asyncio.timeout(deadline_s):
+            found = await asyncio.gather(*(client.read(r) for r in refs), return_exceptions=True)
+    except TimeoutError:
+        log.warning("Medication look-ups timed out; falling back to reference text")
+        return
+    for item in found:
+        if isinstance(item, dict) and item.get("resourceType") == "Medication":
+            record.add(item)
