@@ -1,6 +1,7 @@
-"""Verification of the JWT a CDS Client (EHR) sends with every call (CDS Hooks 2.0 §"Trusting CDS Clients").
+"""Verification of the JWT a CDS Client (EHR) sends with every call.
 
-Reference: ``shared/reference/cds-hooks-2.0.md`` §8.1 and checklist S1-S4.
+CDS Hooks 2.0 §"Trusting CDS Clients"; reference notes: ``shared/reference/cds-hooks-2.0.md``
+§8.1 and checklist S1-S4.
 
 What is checked, in order (every failure raises :class:`~cds_service.errors.Unauthorized`
 with a short fixed reason that never contains the token or claim values):
@@ -23,9 +24,9 @@ Design choices:
 * Algorithms: 2.0 RECOMMENDS ES384 and RS384. The other ECDSA/RSA variants (ES256, ES512,
   RS256, RS512, PS256, PS384, PS512) are accepted too: all are asymmetric, and the key used
   is always the one named by ``kid`` in a trusted set, whose type and curve must match
-  ``alg`` (``ES256``↔P-256, ``ES384``↔P-384, ``ES512``↔P-521, ``RS*``/``PS*``↔RSA ≥ 2048 bits)
-  and whose own ``alg`` member, if any, must equal the header ``alg``. EdDSA and secp256k1 are
-  not accepted (not mentioned by the spec; no client seen using them).
+  ``alg`` (``ES256``↔P-256, ``ES384``↔P-384, ``ES512``↔P-521, ``RS*``/``PS*``↔RSA of at
+  least 2048 bits) and whose own ``alg`` member, if any, must equal the header ``alg``.
+  EdDSA and secp256k1 are not accepted (not named by the spec; no client seen using them).
 * JWKs carrying private members (``d`` ...), symmetric (``oct``) keys, and keys whose ``use``
   is not ``sig`` are ignored when a set is loaded.
 * A full replay cache fails closed (rejects new tokens) rather than evicting entries, since
@@ -134,7 +135,7 @@ class _RemoteSet:
 
 
 class _Reject(Exception):
-    """Internal: verification failed for ``reason`` (turned into Unauthorized once, with logging)."""
+    """Internal: verification failed for ``reason`` (becomes Unauthorized, logged once)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -62,7 +62,7 @@ class FhirTestServer:
     def client(self, *, authenticated: bool = True, timeout: float = 10.0) -> httpx.Client:
         """A synchronous httpx client rooted at the FHIR base; the caller closes it."""
         headers = self.auth_headers if authenticated else {"Accept": FHIR_JSON}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, trust_env=False)
 
 
 def _free_loopback_port() -> int:
@@ -113,7 +113,8 @@ def _log_tail(log_path: Path) -> str:
 
 def _metadata_ok(base_url: str) -> bool:
     try:
-        return httpx.get(f"{base_url}/metadata", timeout=2.0).status_code == 200
+        # trust_env=False: a proxy from the environment must not intercept loopback traffic.
+        return httpx.get(f"{base_url}/metadata", timeout=2.0, trust_env=False).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -212,6 +213,7 @@ def post_transaction(server: FhirTestServer, bundle: dict[str, Any]) -> dict[str
         content=json.dumps(bundle).encode(),
         headers={**server.auth_headers, "Content-Type": FHIR_JSON},
         timeout=30.0,
+        trust_env=False,
     )
     if response.status_code != 200:
         raise AssertionError(f"transaction rejected with HTTP {response.status_code}: {response.text[:2000]}")

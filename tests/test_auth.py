@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import math
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ ISS = "https://ehr.example.test/fhir"
 AUD = "https://cds.example.test/cds-services/calf-pain"
 JKU = "https://ehr.example.test/.well-known/jwks.json"
 NOW = 1_800_000_000.0
+_SSL_CONTEXT = ssl.create_default_context()
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -153,7 +155,8 @@ def jwks(ec384: Any, ec256: Any, rsa2048: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    # A shared SSL context keeps client creation cheap (building one costs ~40 ms).
+    async with httpx.AsyncClient(verify=_SSL_CONTEXT) as client:
         yield client
 
 
@@ -355,8 +358,12 @@ async def test_typ_is_case_insensitive(verifier: JwtVerifier, ec384: Any) -> Non
 
 async def test_key_type_must_fit_alg(verifier: JwtVerifier, ec256: Any, ec384: Any) -> None:
     # ES384 header naming a P-256 key: the token may not choose a key of another kind.
+    token = sign(header("ES384", "ec-256"), claims(), ec384)
+    assert await reason_of(verifier, f"Bearer {token}") == "key does not fit alg"
+    # ES256 header naming a P-384 key.
     token = sign(header("ES256", "ec-384"), claims(), ec256)
     assert await reason_of(verifier, f"Bearer {token}") == "key does not fit alg"
+    # EC algorithm naming an RSA key.
     token = sign(header("ES384", "rsa"), claims(), ec384)
     assert await reason_of(verifier, f"Bearer {token}") == "key does not fit alg"
 
@@ -377,13 +384,15 @@ async def test_short_rsa_key_rejected(http: httpx.AsyncClient, clock: Clock) -> 
 
 
 async def test_private_jwk_in_set_is_ignored(
-    http: httpx.AsyncClient, clock: Clock, ec384: Any
+    http: httpx.AsyncClient, clock: Clock, ec384: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     private = ECAlgorithm.to_jwk(ec384, as_dict=True)
     private.update({"kid": "ec-384"})
     verifier = JwtVerifier(config({"keys": [private]}), http, clock)
     token = sign(header(), claims(), ec384)
     assert await reason_of(verifier, f"Bearer {token}") == "unknown kid"
+    assert any("private key material" in r.getMessage() for r in caplog.records)
+    assert private["d"] not in caplog.text
 
 
 async def test_bad_signature_rejected(verifier: JwtVerifier, ec384: Any) -> None:
@@ -412,6 +421,11 @@ async def test_jwks_from_file_and_unreadable_file(
     path.write_text(json.dumps(jwks), "utf-8")
     token = sign(header(), claims(), ec384)
     assert (await JwtVerifier(config(str(path)), http, clock).verify(f"Bearer {token}", AUD))
+    # Loaded once: the set stays usable after the file goes away.
+    cached = JwtVerifier(config(str(path)), http, clock)
+    assert await cached.verify(f"Bearer {token}", AUD)
+    path.unlink()
+    assert await cached.verify(f"Bearer {sign(header(), claims(jti='j2'), ec384)}", AUD)
     missing = JwtVerifier(config(str(tmp_path / "absent.json")), http, clock)
     assert await reason_of(missing, f"Bearer {token}") == "issuer JWK Set unavailable"
     broken = JwtVerifier(config('{"keys": 3}'), http, clock)

@@ -57,9 +57,9 @@ def _schema() -> Draft202012Validator:
 
 
 def _entry(
-    card: str = "card-1",
+    card: Any = "card-1",
     outcome: str = "overridden",
-    timestamp: str = "2026-11-21T22:40:18.399Z",
+    timestamp: Any = "2026-11-21T22:40:18.399Z",
     **extra: Any,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"card": card, "outcome": outcome, "outcomeTimestamp": timestamp}
@@ -73,7 +73,9 @@ def _entries(*entries: dict[str, Any]) -> list[FeedbackEntry]:
     return FeedbackRequest.model_validate({"feedback": list(entries)}).feedback
 
 
-def _issued(card_uuid: str, topic: str, version: str = "1.0.0", service: str = SERVICE) -> IssuedCard:
+def _issued(
+    card_uuid: str, topic: str, version: str = "1.0.0", service: str = SERVICE
+) -> IssuedCard:
     return IssuedCard(
         card_uuid=card_uuid,
         service_id=service,
@@ -209,7 +211,7 @@ def _without(entry: dict[str, Any], key: str) -> dict[str, Any]:
 REJECTED: dict[str, tuple[Any, bool]] = {
     "missing card": ({"feedback": [_without(_entry(), "card")]}, True),
     "empty card": ({"feedback": [_entry(card="")]}, True),
-    "card is a number": ({"feedback": [_entry(card=123)]}, True),  # type: ignore[arg-type]
+    "card is a number": ({"feedback": [_entry(card=123)]}, True),
     "card too long": ({"feedback": [_entry(card="x" * (MAX_ID_LENGTH + 1))]}, False),
     "missing outcome": ({"feedback": [_without(_entry(), "outcome")]}, True),
     "bad outcome": ({"feedback": [_entry(outcome="ignored")]}, True),
@@ -236,7 +238,7 @@ REJECTED: dict[str, tuple[Any, bool]] = {
     "impossible date": ({"feedback": [_entry(timestamp="2021-02-30T10:05:31Z")]}, False),
     "offset out of range": ({"feedback": [_entry(timestamp="2021-12-11T10:05:31+24:00")]}, False),
     "non-ASCII digits": ({"feedback": [_entry(timestamp="٢٠٢١-12-11T10:05:31Z")]}, False),
-    "timestamp is a number": ({"feedback": [_entry(timestamp=1639217131)]}, True),  # type: ignore[arg-type]
+    "timestamp is a number": ({"feedback": [_entry(timestamp=1639217131)]}, True),
     "reason without system": (
         {"feedback": [_entry(overrideReason={"reason": {"code": "r1"}})]},
         True,
@@ -300,7 +302,9 @@ def test_feedback_round_trips_all_fields(store: FeedbackStore) -> None:
     )
     assert over.user_comment == "Already on it"
     assert over.accepted_suggestions == ()
-    assert over.outcome_timestamp == datetime(2026, 11, 21, 22, 40, 18, 399000, tzinfo=timezone.utc)
+    assert over.outcome_timestamp == datetime(
+        2026, 11, 21, 22, 40, 18, 399000, tzinfo=timezone.utc
+    )
     assert over.received_at == RECEIVED
     assert acc.accepted_suggestions == ("s1", "s2")
     assert acc.override_code is None and acc.user_comment is None
@@ -488,9 +492,11 @@ def test_check_then_insert_fallback_skips_duplicates(store: FeedbackStore) -> No
         "outcome_timestamp": RECEIVED,
         "received_at": RECEIVED,
     }
+    # The same instant with another offset: the column type normalises it to UTC.
+    same_instant = dict(row, outcome_timestamp=RECEIVED.astimezone(timezone(timedelta(hours=2))))
     key = ("service_id", "card_uuid", "outcome", "outcome_timestamp")
     with store.engine.begin() as conn:
-        assert insert_checking_first(conn, feedback_table, [row, dict(row)], key) == 1
+        assert insert_checking_first(conn, feedback_table, [row, same_instant], key) == 1
     with store.engine.begin() as conn:
         assert insert_checking_first(conn, feedback_table, [row], key) == 0
     assert len(store.list_feedback()) == 1

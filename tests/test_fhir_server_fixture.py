@@ -392,3 +392,19 @@ def test_unknown_parameter_rejected_with_strict_handling(client: httpx.Client) -
     )
     assert response.status_code == 400
     assert response.json()["issue"][0]["code"] == "not-supported"
+
+
+def test_token_not_modifier(client: httpx.Client) -> None:
+    # The service can exclude refuted / entered-in-error diagnoses server-side this way.
+    kept = _search(client, "Condition", params={"patient": STATIN_PATIENT, "verification-status:not": "refuted"})
+    dropped = _search(client, "Condition", params={"patient": STATIN_PATIENT, "verification-status:not": "confirmed"})
+    assert set(_match_ids(kept)) == _ids(_statin_resources(), "Condition")
+    assert dropped["total"] == 0
+
+
+def test_unsupported_modifier_drops_the_filter_with_outcome_entry(client: httpx.Client) -> None:
+    # `:in` (value-set membership) is not implemented: the whole parameter is ignored, so results get
+    # broader, not narrower. The service must filter by code itself.
+    bundle = _search(client, "Observation", params={"patient": STATIN_PATIENT, "code:in": "http://example.org/vs"})
+    assert set(_match_ids(bundle)) == _ids(_statin_resources(), "Observation")
+    assert [e["search"]["mode"] for e in bundle["entry"]].count("outcome") == 1

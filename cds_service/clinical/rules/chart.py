@@ -75,3 +75,11 @@ def finding_evidence(finding: ClinicalFinding, what: str) -> Evidence:
 def procedure_evidence(proc: ProcedureFact, what: str) -> Evidence:
     """An evidence row for one procedure."""
     return Evidence(what=what, value=proc.display, date=proc.performed, reference=proc.resource_ref)
+
+
+def iso_date_of(evidence: Evidence) -> str:
+    """The evidence date as ``YYYY-MM-DD``, or "date unknown"."""
+    when = evidence.date
+    if when is None:
+        return "date unknown"
+    return when.date().isoformat() if isinstance(when, datetime) else when.isoformat()

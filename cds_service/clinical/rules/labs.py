@@ -122,3 +122,17 @@ def lab_evidence(lab: LabResult, what: str | None = None) -> Evidence:
         date=lab.effective,
         reference=lab.resource_ref,
     )
+
+
+def lab_line(lab: LabResult | None, window_days: int) -> str:
+    """A lab for card detail, or a plain statement that none is on file in the window."""
+    if lab is None:
+        return f"not on file (last {window_days} days)"
+    return describe(lab)
+
+
+def ratio_text(lab: LabResult, limit: float) -> str:
+    """Multiple of a limit, rounded *down* to one decimal so 9.96x never shows as 10.0x."""
+    tenths = int(lab.value * 10 // limit) if limit > 0 else 0
+    text = f"{tenths // 10}.{tenths % 10}"
+    return f"≥{text}" if lab.comparator in (">", ">=") else text

@@ -1,0 +1,163 @@
+"""Statin-associated muscle symptoms (SAMS): a current statin with symptoms or a raised CK.
+
+Sources (clinical.md §1.5, §1.6, §2.4, §5.1): 2018 AHA/ACC Guideline on the Management of
+Blood Cholesterol, Section 5 (COR I: assess symptoms, look for non-statin causes and
+predisposing factors; measure CK in severe symptoms or objective weakness; rechallenge);
+2013 ACC/AHA (evaluate hypothyroidism, renal function, vitamin D deficiency); EAS
+Consensus Panel 2015 Table 1 (CK tiers); review tables PMC5135450 / PMC10055622 (risk
+factors: age > 80, low BMI, CKD, untreated hypothyroidism, interacting drugs).
+
+When the rhabdomyolysis card fires, the CK is reported there: this card then neither
+fires on CK alone nor repeats the CK value, tier or order.
+"""
+
+from __future__ import annotations
+
+from cds_service.clinical.facts import (
+    BMI,
+    CK,
+    CKD,
+    CREATININE,
+    EGFR,
+    HYPOTHYROIDISM,
+    STATIN,
+    STATIN_INTERACTING,
+    TSH,
+    VITAMIN_D,
+    LabResult,
+    PatientFacts,
+)
+from cds_service.clinical.findings import Evidence, Finding, Indicator
+from cds_service.clinical.rules.chart import (
+    current_in,
+    finding_evidence,
+    join,
+    medication_evidence,
+    medication_text,
+)
+from cds_service.clinical.rules.labs import (
+    certainly_at_least,
+    certainly_below,
+    describe,
+    fmt_number,
+    is_high,
+    lab_evidence,
+    lab_line,
+    ratio_text,
+    upper_limit,
+)
+from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.config import ClinicalSettings
+
+TOPIC = "statin-muscle-symptoms"
+DEFAULT_INDICATOR: Indicator = "warning"
+
+
+def _risk_factors(
+    facts: PatientFacts, cfg: ClinicalSettings
+) -> tuple[list[str], list[Evidence]]:
+    """Predisposing factors present in the chart (clinical.md §1.5, §1.6)."""
+    lines: list[str] = []
+    evidence: list[Evidence] = []
+    for med in facts.medications_in(STATIN_INTERACTING):
+        lines.append(f"Possible interacting drug: {medication_text(med)}")
+        evidence.append(medication_evidence(med, "Interacting drug"))
+    tsh = facts.latest(TSH, cfg.context_lab_window_days)
+    hypo = current_in(facts.findings_in(HYPOTHYROIDISM), facts.now)
+    for f in hypo:
+        lines.append(f"Hypothyroidism: {f.display}")
+        evidence.append(finding_evidence(f, "Hypothyroidism"))
+    if not hypo and tsh is not None and is_high(tsh, cfg.tsh_default_uln):
+        lines.append(f"TSH above its upper limit: {describe(tsh)}")
+    ckd = current_in(facts.findings_in(CKD), facts.now)
+    for f in ckd:
+        lines.append(f"Chronic kidney disease: {f.display}")
+        evidence.append(finding_evidence(f, "CKD"))
+    egfr = facts.latest(EGFR, cfg.context_lab_window_days)
+    if not ckd and egfr is not None and certainly_below(egfr, cfg.egfr_ckd_max):
+        lines.append(f"eGFR below {fmt_number(cfg.egfr_ckd_max)}: {describe(egfr)}")
+    age = facts.age_years
+    if age is not None and age > cfg.statin_risk_age_over:
+        lines.append(f"Age {age} (over {cfg.statin_risk_age_over})")
+    bmi = facts.latest(BMI, cfg.context_lab_window_days)
+    if bmi is not None and certainly_below(bmi, cfg.bmi_low_max):
+        lines.append(f"Low BMI: {describe(bmi)}")
+        evidence.append(lab_evidence(bmi, "BMI"))
+    vit_d = facts.latest(VITAMIN_D, cfg.vitamin_d_window_days)
+    if vit_d is not None and certainly_below(vit_d, cfg.vitamin_d_deficient_ng_ml):
+        lines.append(f"Vitamin D deficiency: {describe(vit_d)}")
+    return lines, evidence
+
+
+def _ck_tier(ck: LabResult, cfg: ClinicalSettings) -> str:
+    uln = upper_limit(ck, cfg.ck_default_uln_u_l)
+    if not is_high(ck, cfg.ck_default_uln_u_l):
+        return "normal"
+    if certainly_at_least(ck, cfg.ck_moderate_multiple * uln):
+        return "moderate"
+    return "mild"
+
+
+def evaluate(
+    facts: PatientFacts, cfg: ClinicalSettings, *, ck_on_rhabdo_card: bool = False
+) -> Finding | None:
+    """Fire for a current statin AND (symptom gate OR CK above its ULN within the window)."""
+    statins = facts.medications_in(STATIN)
+    if not statins:
+        return None
+    symptoms = symptom_findings(facts, cfg)
+    ck = None if ck_on_rhabdo_card else facts.latest(CK, cfg.ck_window_days)
+    ck_high = ck is not None and is_high(ck, cfg.ck_default_uln_u_l)
+    if not symptoms and not ck_high:
+        return None
+
+    tsh = facts.latest(TSH, cfg.context_lab_window_days)
+    vit_d = facts.latest(VITAMIN_D, cfg.vitamin_d_window_days)
+    egfr = facts.latest(EGFR, cfg.context_lab_window_days)
+    creatinine = facts.latest(CREATININE, cfg.context_lab_window_days)
+    risks, risk_evidence = _risk_factors(facts, cfg)
+
+    evidence: list[Evidence] = [medication_evidence(m, "Current statin") for m in statins]
+    evidence += symptom_evidence(symptoms)
+    evidence += [lab_evidence(lab) for lab in (ck, tsh, vit_d, egfr, creatinine) if lab]
+    evidence += risk_evidence
+
+    suggestions: list[str] = []
+    if ck is None and not ck_on_rhabdo_card:
+        suggestions.append("order-ck")
+    if tsh is None:
+        suggestions.append("order-tsh")
+    if vit_d is None:
+        suggestions.append("order-vitamin-d")
+    if egfr is None and creatinine is None:
+        suggestions.append("order-creatinine")
+
+    if ck_on_rhabdo_card:
+        ck_text, tier = "reported on the rhabdomyolysis card", "none"
+    elif ck is None:
+        ck_text, tier = lab_line(None, cfg.ck_window_days), "none"
+    else:
+        uln = upper_limit(ck, cfg.ck_default_uln_u_l)
+        ck_text = f"{describe(ck)}: {ratio_text(ck, uln)}x ULN ({fmt_number(uln)} U/L)"
+        tier = _ck_tier(ck, cfg)
+    renal = [describe(lab) for lab in (egfr, creatinine) if lab is not None]
+    return Finding(
+        topic=TOPIC,
+        indicator=None,
+        values={
+            "statin": join(medication_text(m) for m in statins),
+            "reason": "both" if symptoms and ck_high else ("symptoms" if symptoms else "ck"),
+            "symptoms": symptom_text(symptoms) or "none recorded",
+            "ck": ck_text,
+            "ck_tier": tier,
+            "ck_moderate_multiple": fmt_number(cfg.ck_moderate_multiple),
+            "tsh": lab_line(tsh, cfg.context_lab_window_days),
+            "vitamin_d": lab_line(vit_d, cfg.vitamin_d_window_days),
+            "renal": "; ".join(renal) or lab_line(None, cfg.context_lab_window_days),
+            "risk_factors": "\n".join(f"- {r}" for r in risks) or "- none found in the chart",
+            "bmi_low_max": fmt_number(cfg.bmi_low_max),
+            "age_over": str(cfg.statin_risk_age_over),
+        },
+        evidence=tuple(evidence),
+        suggestions=tuple(suggestions),
+    )

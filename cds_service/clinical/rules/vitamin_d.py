@@ -1,0 +1,55 @@
+"""Vitamin D deficiency in a patient with muscle symptoms or on a statin.
+
+Sources (clinical.md §1.6, §2.3, §5.3): Endocrine Society 2011 (Holick et al.): deficiency
+< 20 ng/mL (< 50 nmol/L); the 2024 update no longer calls 20-29 "insufficient" in healthy
+people, so only < 20 fires. Low vitamin D is a reported risk factor for statin muscle
+symptoms (PMC5135450) and 2013 ACC/AHA lists it among conditions to evaluate.
+
+Only the configured cut-off decides: laboratories often flag 20-29 ng/mL as low
+(insufficiency), so a lab "L" flag is not read as deficiency here.
+"""
+
+from __future__ import annotations
+
+from cds_service.clinical.facts import STATIN, VITAMIN_D, PatientFacts
+from cds_service.clinical.findings import Evidence, Finding, Indicator
+from cds_service.clinical.rules.chart import join, medication_evidence, medication_text
+from cds_service.clinical.rules.labs import certainly_below, describe, fmt_number, lab_evidence
+from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.config import ClinicalSettings
+
+TOPIC = "vitamin-d-deficiency"
+DEFAULT_INDICATOR: Indicator = "info"
+
+
+def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
+    """Fire on a deficient latest 25-OH D within the window AND (symptoms OR a statin)."""
+    vit_d = facts.latest(VITAMIN_D, cfg.vitamin_d_window_days)
+    if vit_d is None or not certainly_below(vit_d, cfg.vitamin_d_deficient_ng_ml):
+        return None
+    symptoms = symptom_findings(facts, cfg)
+    statins = facts.medications_in(STATIN)
+    if not symptoms and not statins:
+        return None
+    value = vit_d.reported
+    if vit_d.unit.lower() not in value.lower():
+        value += f" = {fmt_number(vit_d.value)} {vit_d.unit}"
+    evidence: list[Evidence] = [lab_evidence(vit_d, "25-OH vitamin D")]
+    evidence += symptom_evidence(symptoms)
+    evidence += [medication_evidence(m, "Current statin") for m in statins]
+    return Finding(
+        topic=TOPIC,
+        indicator=None,
+        values={
+            "vitamin_d_value": value,
+            "vitamin_d_date": vit_d.effective.date().isoformat(),
+            "vitamin_d": describe(vit_d),
+            "cutoff": fmt_number(cfg.vitamin_d_deficient_ng_ml),
+            "cutoff_nmol": str(round(cfg.vitamin_d_deficient_ng_ml * 2.496)),
+            "context": "both" if symptoms and statins else ("statin" if statins else "symptoms"),
+            "symptoms": symptom_text(symptoms) or "none recorded",
+            "statin": join(medication_text(m) for m in statins) or "none",
+        },
+        evidence=tuple(evidence),
+        suggestions=(),
+    )

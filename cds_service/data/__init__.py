@@ -1,0 +1,1 @@
+"""Generated terminology data (built by tools/build_terminology.py)."""

@@ -1,0 +1,774 @@
+"""Build ``cds_service/data/terminology.json`` from the shared value-set files.
+
+Run at BUILD time (never by the service)::
+
+    .venv/bin/python tools/build_terminology.py [--source /work/shared/valuesets]
+
+The output is one compact JSON document that ``cds_service.terminology`` loads at
+start-up. Every group lists the ids of the sources it was built from, and ``sources``
+records each source's OID / file, origin repository, version and expansion date, so the
+documentation and the cards can cite them.
+
+Licence note (see ``/work/shared/valuesets/README.md``): the three RxNorm-derived CSV lists
+carry no licence file, so they are NOT shipped verbatim; only RxNorm facts derived from them
+(RxCUI -> ingredient names) are written. VSAC/eCQM content is CC0 (2021 copies) or MIT
+(2025 re-serialisation); PDDI-CDS is CC0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCE = Path("/work/shared/valuesets")
+OUTPUT = REPO_ROOT / "cds_service" / "data" / "terminology.json"
+
+# Group names: duplicated from cds_service/clinical/facts.py on purpose so this script runs
+# without importing the package; test_terminology.py checks they stay in step.
+STATIN = "statin"
+THIAZIDE = "diuretic-thiazide"
+LOOP = "diuretic-loop"
+CAI = "diuretic-cai"
+K_SPARING = "diuretic-k-sparing"
+ESTROGEN = "hormonal-estrogen"
+INTERACTING = "statin-interacting"
+
+SYSTEM_KEYS = {
+    "http://snomed.info/sct": "sct",
+    "http://hl7.org/fhir/sid/icd-10-cm": "icd10cm",
+    "http://hl7.org/fhir/sid/icd-9-cm": "icd9cm",
+    "http://www.cms.gov/Medicare/Coding/ICD10": "icd10pcs",
+    "http://www.ama-assn.org/go/cpt": "cpt",
+    "http://loinc.org": "loinc",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
+}
+
+REPO_2021 = "cqframework/ecqm-content-r4-2021@0be9c6864640478209add3b5c99178291986a0e0 (CC0-1.0)"
+REPO_2025 = "canvas-medical/canvas-plugins@344f0bcb924b2be7ffafb5ac7edf19d475704259 (MIT)"
+REPO_PDDI = "HL7/PDDI-CDS@018be88010175fa37e818c27c2925a6767273870 (CC0-1.0)"
+REPO_SSMITH = "ssmithm/rxnorm-drug-lists@6c486848c3b6c3e4052a273b9fd40ebac1614591 (no licence file; facts only)"
+REPO_PEDSNET = "PEDSnet/Variable-Dictionary@009e8ba179c84d844a0c5b898132efb33acdef9e (no licence file; facts only)"
+CLINICAL_MD = "shared/reference/clinical.md"
+
+
+class Builder:
+    """Collects sources and groups while reading the shared files."""
+
+    def __init__(self, src: Path) -> None:
+        self.src = src
+        self.sources: dict[str, dict[str, Any]] = {}
+
+    # --- sources -------------------------------------------------------------------------
+    def vsac(self, folder: str, oid: str) -> tuple[str, list[dict[str, str]]]:
+        """Read one VSAC ValueSet JSON; register it as a source; return (id, contains)."""
+        matches = sorted((self.src / folder).glob(f"ValueSet-{oid}-*.json"))
+        if len(matches) != 1:
+            raise SystemExit(f"expected one file for {folder}/{oid}, found {matches}")
+        path = matches[0]
+        vs = json.loads(path.read_text())
+        expansion = vs.get("expansion", {})
+        year = folder.rsplit("-", 1)[-1]
+        sid = f"vsac:{oid}:{year}"
+        self.sources[sid] = {
+            "title": vs.get("title") or vs.get("name"),
+            "oid": oid,
+            "file": f"{folder}/{path.name}",
+            "version": vs.get("version"),
+            "expansion": expansion.get("identifier") or expansion.get("timestamp"),
+            "origin": REPO_2021 if year == "2021" else REPO_2025,
+        }
+        return sid, list(expansion.get("contains", []))
+
+    def add_source(self, sid: str, **fields: Any) -> str:
+        self.sources[sid] = fields
+        return sid
+
+    def pddi(self, name: str) -> tuple[str, list[tuple[str, str, str]]]:
+        path = self.src / "hl7-pddi-cds" / f"valueset-{name}.xml"
+        ns = {"f": "http://hl7.org/fhir"}
+        root = ET.parse(path).getroot()
+        out: list[tuple[str, str, str]] = []
+        for include in root.findall("f:compose/f:include", ns):
+            system_el = include.find("f:system", ns)
+            system = system_el.get("value", "") if system_el is not None else ""
+            for concept in include.findall("f:concept", ns):
+                code_el = concept.find("f:code", ns)
+                disp_el = concept.find("f:display", ns)
+                code = code_el.get("value", "") if code_el is not None else ""
+                display = disp_el.get("value", "") if disp_el is not None else ""
+                out.append((system, code, display))
+        version_el = root.find("f:version", ns)
+        date_el = root.find("f:date", ns)
+        sid = f"pddi:{name}"
+        self.sources[sid] = {
+            "title": f"HL7 PDDI-CDS valueset-{name}",
+            "oid": None,
+            "file": f"hl7-pddi-cds/{path.name}",
+            "version": version_el.get("value") if version_el is not None else None,
+            "expansion": date_el.get("value") if date_el is not None else None,
+            "origin": REPO_PDDI,
+        }
+        return sid, out
+
+    def csv_rows(self, name: str) -> list[dict[str, str]]:
+        with (self.src / "rxnorm-drug-lists" / name).open(newline="") as fh:
+            return list(csv.DictReader(fh))
+
+
+# --- medications ----------------------------------------------------------------------------
+
+# Ingredient table. Verified IN codes and ATC codes from calf_pain_drug_codes.json
+# (clinical.md §1.1–1.5); salt/PIN codes from clinical.md §1.1; "aliases" are other
+# RxNorm spellings of the same ingredient. Unverified interacting drugs have no code and
+# are matched by name only (clinical.md §1.5).
+def ingredient_table(drug_codes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    table: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, classes: list[str], codes: list[str], atc: list[str], verified: bool,
+            source: str, aliases: list[str] | None = None) -> None:
+        entry = table.setdefault(name, {"classes": [], "rxnorm": [], "atc": [], "aliases": [],
+                                        "verified": verified, "source": source})
+        for c in classes:
+            if c not in entry["classes"]:
+                entry["classes"].append(c)
+        entry["rxnorm"] += [c for c in codes if c not in entry["rxnorm"]]
+        entry["atc"] += [a for a in atc if a not in entry["atc"]]
+        entry["aliases"] += [a for a in (aliases or []) if a not in entry["aliases"]]
+
+    for item in drug_codes["statins"]:
+        name = item["name"].split(" (")[0]
+        add(name, [STATIN], [item["rxnorm_in"]["code"]], [item["atc"]["code"]],
+            bool(item.get("verified")), "calf_pain_drug_codes.json statins")
+    # Legacy salt / PIN RxCUIs (clinical.md §1.1)
+    salts = {"atorvastatin": ["83366", "1297766"], "rosuvastatin": ["323828"],
+             "pravastatin": ["203144"], "fluvastatin": ["72875"],
+             "pitavastatin": ["861640", "2001252", "1944734"]}
+    for name, codes in salts.items():
+        add(name, [STATIN], codes, [], True, "clinical.md §1.1 legacy salt/PIN RxCUIs")
+    # red yeast rice contains lovastatin (clinical.md §1.5): an interacting product
+    add("red yeast rice", [INTERACTING], ["232540"], [], True,
+        "clinical.md §1.5 (ssmithm lipid list)")
+
+    diuretic_classes = {
+        "thiazide_and_thiazide_like": THIAZIDE, "loop": LOOP,
+        "potassium_sparing_aldosterone_antagonist": K_SPARING,
+        "potassium_sparing_ENaC": K_SPARING, "carbonic_anhydrase_inhibitor": CAI,
+    }
+    for key, cls in diuretic_classes.items():
+        for item in drug_codes["diuretics"][key]:
+            add(item["name"], [cls], [item["rxnorm_in"]["code"]], [item["atc"]["code"]],
+                bool(item.get("verified")), f"calf_pain_drug_codes.json diuretics.{key}")
+    # ethacrynate spellings (clinical.md §1.3); "hctz" is the ubiquitous clinical
+    # abbreviation, accepted on the text path only.
+    add("ethacrynic acid", [LOOP], ["62349", "4108"], [], True, "clinical.md §1.3",
+        aliases=["ethacrynate", "ethacrynate sodium"])
+    add("hydrochlorothiazide", [THIAZIDE], [], [], True, "abbreviation", aliases=["hctz"])
+
+    for item in drug_codes["statin_myopathy_interacting_drugs"]:
+        names = item["name"]
+        if names.startswith("grapefruit"):
+            continue  # dietary, not coded
+        if names.startswith("other HIV protease inhibitors"):
+            inner = names[names.index("(") + 1:names.rindex(")")]
+            for n in inner.split(","):
+                add(n.strip(), [INTERACTING], [], [], False, "clinical.md §1.5 (name only)")
+            continue
+        code = item["rxnorm_in"]["code"] if item.get("rxnorm_in") else None
+        atc_raw = item["atc"]["code"] if item.get("atc") else None
+        atc = [atc_raw] if atc_raw and " " not in atc_raw and item.get("verified") else []
+        # Unverified codes are not shipped as codes (clinical.md status rule): name only.
+        add(item["name"], [INTERACTING], [code] if code and item.get("verified") else [], atc,
+            bool(item.get("verified")), "calf_pain_drug_codes.json statin_myopathy_interacting_drugs")
+    for name in ("telithromycin", "boceprevir", "telaprevir", "fusidic acid", "ticagrelor"):
+        add(name, [INTERACTING], [], [], False, "clinical.md §1.5 (name only)")
+
+    # Estrogen-containing drugs and SERMs (clinical.md §1.4, §3 Z79.818). RxNorm spells
+    # conjugated/esterified estrogens "estrogens, conjugated (USP)".
+    add("estradiol", [ESTROGEN], [], [], False, "clinical.md §1.4 (name match)")
+    add("ethinyl estradiol", [ESTROGEN], [], [], False, "clinical.md §1.4 (name match)")
+    add("conjugated estrogens", [ESTROGEN], [], [], False, "clinical.md §1.4 (name match)",
+        aliases=["estrogens, conjugated"])
+    add("esterified estrogens", [ESTROGEN], [], [], False, "clinical.md §1.4 (name match)",
+        aliases=["estrogens, esterified"])
+    add("mestranol", [ESTROGEN], [], [], False, "clinical.md §1.4 (name match)")
+    add("tamoxifen", [ESTROGEN], [], [], False, "clinical.md §3 Z79.818 (SERM, name match)")
+    add("raloxifene", [ESTROGEN], [], [], False, "clinical.md §3 Z79.818 (SERM, name match)")
+    return table
+
+
+# ATC level-4 groups whose every member shares the class (WHO ATC hierarchy; each group
+# contains verified members listed in clinical.md §1.1–1.3). Exact ATC codes of the
+# ingredient table are matched first.
+ATC_PREFIXES = {
+    "C10AA": [STATIN],  # HMG CoA reductase inhibitors
+    "C10BA": [STATIN],  # HMG CoA reductase inhibitors in combination with other lipid agents
+    "C10BX": [STATIN],  # HMG CoA reductase inhibitors, other combinations
+    "C03AA": [THIAZIDE],
+    "C03BA": [THIAZIDE],
+    "C03CA": [LOOP],
+    "C03CC": [LOOP],
+    "C03DA": [K_SPARING],
+    "C03DB": [K_SPARING],
+}
+# Statin combination ATC codes (clinical.md §1.2) -> ingredients
+ATC_COMBINATIONS = {
+    "C10BX03": ["amlodipine", "atorvastatin"],
+    "C10BA02": ["simvastatin"],
+    "C10BA05": ["atorvastatin"],
+    "C10BA06": ["rosuvastatin"],
+    "C10BA01": ["lovastatin"],
+    "C10BA04": ["fenofibrate", "simvastatin"],
+}
+# Statin combination MIN codes (clinical.md §1.2)
+STATIN_MIN = {
+    "404773": ["amlodipine", "atorvastatin"],
+    "484211": ["simvastatin"],
+    "1422085": ["atorvastatin"],
+    "803516": ["simvastatin"],
+    "352387": ["lovastatin"],
+    "1189803": ["simvastatin"],
+    "1430892": ["fenofibrate", "simvastatin"],
+}
+LIPID_MEDNAMES = {
+    "ATORVASTATIN": "atorvastatin", "SIMVASTATIN": "simvastatin", "ROSUVASTATIN": "rosuvastatin",
+    "PRAVASTATIN": "pravastatin", "LOVASTATIN": "lovastatin", "FLUVASTATIN": "fluvastatin",
+    "PITAVASTATIN": "pitavastatin", "CERIVASTATIN": "cerivastatin",
+    "GEMFIBROZIL": "gemfibrozil", "FENOFIBRATE": "fenofibrate", "RED YEAST RICE": "red yeast rice",
+}
+# Brand names that are ordinary words or too short to match safely as text.
+BRAND_STOPLIST = {"salix", "salix - substance", "disal", "aqua", "edema"}
+
+
+def name_regex(names: list[str]) -> re.Pattern[str]:
+    alternatives = sorted({re.escape(n) for n in names}, key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])", re.I)
+
+
+def build_medications(b: Builder) -> dict[str, Any]:
+    drug_codes = json.loads((b.src / "calf_pain_drug_codes.json").read_text())
+    b.add_source("calf_pain_drug_codes", title="Calf-pain drug codes (compiled for this service)",
+                 oid=None, file="calf_pain_drug_codes.json", version=None, expansion=None,
+                 origin=CLINICAL_MD + " §1")
+    table = ingredient_table(drug_codes)
+
+    # Extra diuretic ingredients (historical / rare thiazides) from the ingredient CSV.
+    hist_sid = b.add_source(
+        "ssmithm:diuretic_ingredients", title="Diuretic ingredients (IN/PIN/MIN, historical)",
+        oid=None, file="rxnorm-drug-lists/diuretic_ingredients_rxnorm_historical.csv",
+        version="historical RxNorm", expansion=None, origin=REPO_SSMITH)
+    ingredient_codes: dict[str, set[str]] = defaultdict(set)  # IN/MIN/PIN/BN -> ingredients
+    hist_rows = b.csv_rows("diuretic_ingredients_rxnorm_historical.csv")
+    for row in hist_rows:
+        if row["TTY"] != "IN":
+            continue
+        name = row["STR"].lower()
+        classes = []
+        if row["thiazide_diuretic"] == "1":
+            classes.append(THIAZIDE)
+        if row["loop_diuretic"] == "1":
+            classes.append(LOOP)
+        if row["Ksparing_diuretic"] == "1" or row["aldo_antagonist"] == "1":
+            classes.append(K_SPARING)
+        base = next((n for n in table if name == n or name.startswith(n + " ")), None)
+        if base is None:
+            if name.startswith("ethacrynate"):
+                base = "ethacrynic acid"
+            else:
+                table[name] = {"classes": classes, "rxnorm": [], "atc": [], "aliases": [],
+                               "verified": True, "source": hist_sid}
+                base = name
+        ingredient_codes[row["RXCUI"]].add(base)
+
+    all_names = {n: n for n in table}
+    for n, e in table.items():
+        for a in e["aliases"]:
+            all_names[a.lower()] = n
+    rx = name_regex(list(all_names))
+
+    def names_in(text: str) -> set[str]:
+        return {all_names[m.group(0).lower()] for m in rx.finditer(text)}
+
+    for name, entry in table.items():
+        for code in entry["rxnorm"]:
+            ingredient_codes[code].add(name)
+    for row in hist_rows:  # MIN/PIN rows: ingredients by name
+        if row["TTY"] in ("MIN", "PIN"):
+            found = names_in(row["STR"])
+            if found:
+                ingredient_codes[row["RXCUI"]] |= found
+    for code, names in STATIN_MIN.items():
+        ingredient_codes[code] |= set(names)
+
+    products: dict[str, set[str]] = defaultdict(set)
+    brands: dict[str, set[str]] = defaultdict(set)
+    class_sources: dict[str, set[str]] = defaultdict(set)
+
+    def note(names: set[str], sid: str) -> None:
+        for n in names:
+            for c in table[n]["classes"]:
+                class_sources[c].add(sid)
+
+    def add_brand(label: str, names: set[str]) -> None:
+        label = label.strip().lower()
+        label = re.sub(r"\s+\d.*$", "", label)  # "Caduet 10/80" -> "caduet"
+        if len(label) >= 4 and label not in BRAND_STOPLIST and not names_in(label) \
+                and not any(ch.isdigit() for ch in label):
+            brands[label] |= names
+
+    # (1) VSAC statin grouper + intensity sets (2021 and 2025)
+    for folder, oid in [("vsac-ecqm-2021", "2.16.840.1.113762.1.4.1110.19"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.1572"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.1574"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.1575"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.526.3.1572"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.526.3.1574"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.526.3.1575")]:
+        sid, contains = b.vsac(folder, oid)
+        for c in contains:
+            found = names_in(c.get("display", ""))
+            if not any(STATIN in table[n]["classes"] for n in found):
+                raise SystemExit(f"statin set {oid} holds non-statin {c}")
+            products[c["code"]] |= found
+            note(found, sid)
+    # VSAC Statin Allergen: IN codes (already in the table; recorded as a source)
+    sid, _ = b.vsac("vsac-ecqm-2021", "2.16.840.1.113762.1.4.1110.42")
+    class_sources[STATIN].add(sid)
+
+    # (2) ssmithm lipid list: statin-containing rows and fibrate (interacting) rows
+    lipid_sid = b.add_source(
+        "ssmithm:lipid_lowering", title="Lipid-lowering RxCUIs (statins, fibrates, ezetimibe, niacin)",
+        oid=None, file="rxnorm-drug-lists/lipid_lowering_rxnorm_2021.csv", version="RxNorm 2021-01",
+        expansion=None, origin=REPO_SSMITH)
+    for row in b.csv_rows("lipid_lowering_rxnorm_2021.csv"):
+        declared = {LIPID_MEDNAMES[m] for m in (row["medname1"], row["medname2"])
+                    if m in LIPID_MEDNAMES}
+        found = names_in(row["STR"]) | declared
+        # keep fibrate/ezetimibe/niacin-only products out of "statin": only rows holding a
+        # statin or a §1.5 interacting ingredient are kept, and classes come from ingredients
+        if not any(table[n]["classes"] for n in found):
+            continue
+        tty = row["TTY"]
+        if tty in ("IN", "MIN", "PIN", "BN"):
+            ingredient_codes[row["RXCUI"]] |= found
+            if tty == "BN":
+                add_brand(row["STR"], found)
+        else:
+            products[row["RXCUI"]] |= found
+            m = re.search(r"\[([^\]]+)\]", row["STR"])
+            if m:
+                add_brand(m.group(1), found)
+        note(found, lipid_sid)
+
+    # (3) diuretic product list (RxNorm May 2026)
+    diu_sid = b.add_source(
+        "ssmithm:diuretic_products", title="Diuretic products (SCD/SBD/SCDF/SCDG...)",
+        oid=None, file="rxnorm-drug-lists/diuretic_products_rxnorm_2026-05.csv",
+        version="RxNorm 2026-05", expansion=None, origin=REPO_SSMITH)
+    for row in b.csv_rows("diuretic_products_rxnorm_2026-05.csv"):
+        declared = {all_names.get(row["ingredient_name"].lower(), row["ingredient_name"].lower())}
+        declared = {"ethacrynic acid" if d.startswith("ethacryn") else d for d in declared}
+        unknown = declared - set(table)
+        if unknown:
+            raise SystemExit(f"unknown diuretic ingredient {unknown}")
+        found = names_in(row["STR"]) | declared
+        products[row["RXCUI"]] |= found
+        m = re.search(r"\[([^\]]+)\]", row["STR"])
+        if m:
+            add_brand(m.group(1), found)
+        note(found, diu_sid)
+    sid, contains = b.vsac("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1248.170")
+    for c in contains:
+        found = names_in(c.get("display", ""))
+        if not found:
+            raise SystemExit(f"diuretic without known ingredient: {c}")
+        products[c["code"]] |= found
+        note(found, sid)
+
+    # (4) PDDI-CDS per-drug sets (IN, BN, SCD, SBD; no TTY given: a display without digits
+    # is taken as ingredient-level (IN/BN/MIN), one with a strength as a product)
+    for drug, ingredient in [("furosemide", "furosemide"), ("bumetanide", "bumetanide"),
+                             ("torsemide", "torsemide"), ("ethacrynate", "ethacrynic acid"),
+                             ("spironolactone", "spironolactone"), ("eplerenone", "eplerenone")]:
+        sid, concepts = b.pddi(drug)
+        for system, code, display in concepts:
+            if SYSTEM_KEYS.get(system) != "rxnorm":
+                continue
+            found = names_in(display) | {ingredient}
+            if any(ch.isdigit() for ch in display):
+                products[code] |= found
+            else:
+                ingredient_codes[code] |= found
+            note(found, sid)
+
+    # (5) acetazolamide (OMOP export)
+    aceta_sid = b.add_source(
+        "pedsnet:acetazolamide", title="Acetazolamide RxNorm concepts (OMOP export)", oid=None,
+        file="rxnorm-drug-lists/acetazolamide_rxnorm_omop.csv", version="OMOP vocabulary export",
+        expansion=None, origin=REPO_PEDSNET)
+    for row in b.csv_rows("acetazolamide_rxnorm_omop.csv"):
+        found = names_in(row["name"]) | {"acetazolamide"}
+        if row["rxcui"] == row["ingredient_rxcui"]:
+            ingredient_codes[row["rxcui"]] |= found
+        else:
+            products[row["rxcui"]] |= found
+        m = re.search(r"\[([^\]]+)\]", row["name"])
+        if m:
+            add_brand(m.group(1), found)
+        note(found, aceta_sid)
+
+    # (6) estrogen sets: keep only products naming an estrogen (drops progestin-only
+    # contraceptives such as norethindrone 0.35 MG, which carry no estrogen VTE risk)
+    for oid in ("2.16.840.1.113883.3.464.1003.196.12.1080",
+                "2.16.840.1.113883.3.464.1003.196.12.1357",
+                "2.16.840.1.113883.3.464.1003.196.12.1419"):
+        sid, contains = b.vsac("vsac-ecqm-2021", oid)
+        for c in contains:
+            found = names_in(c.get("display", ""))
+            if any(ESTROGEN in table[n]["classes"] for n in found):
+                products[c["code"]] |= found
+                note(found, sid)
+
+    for n, e in table.items():
+        for c in e["classes"]:
+            class_sources[c].add("calf_pain_drug_codes" if "calf_pain" in e["source"]
+                                 else hist_sid if e["source"] == hist_sid else "calf_pain_drug_codes")
+
+    # brands that collide with an ingredient-level display are dropped above; drop brands
+    # mapping to nothing with a class
+    brand_out = {k: sorted(v) for k, v in sorted(brands.items()) if any(table[n]["classes"] for n in v)}
+    return {
+        "ingredients": {n: {"classes": sorted(e["classes"]), "rxnorm": e["rxnorm"], "atc": e["atc"],
+                            "aliases": e["aliases"], "verified": e["verified"], "source": e["source"]}
+                        for n, e in sorted(table.items())},
+        "rxnorm_ingredient_level": {k: sorted(v) for k, v in sorted(ingredient_codes.items())},
+        "rxnorm_products": {k: sorted(v) for k, v in sorted(products.items(), key=lambda kv: int(kv[0]))},
+        "brand_names": brand_out,
+        "atc_combinations": ATC_COMBINATIONS,
+        "atc_prefixes": ATC_PREFIXES,
+        "class_sources": {k: sorted(v) for k, v in sorted(class_sources.items())},
+    }
+
+
+# --- labs -----------------------------------------------------------------------------------
+
+def build_labs(b: Builder) -> dict[str, Any]:
+    lab_codes = json.loads((b.src / "calf_pain_lab_codes.json").read_text())
+    b.add_source("calf_pain_lab_codes", title="Calf-pain lab codes (compiled for this service)",
+                 oid=None, file="calf_pain_lab_codes.json", version=None, expansion=None,
+                 origin=CLINICAL_MD + " §2")
+    labs: dict[str, dict[str, Any]] = {}
+
+    def group(name: str, unit: str) -> dict[str, Any]:
+        return labs.setdefault(name, {"unit": unit, "loinc": {}, "text": [], "sources": []})
+
+    def from_vsac(name: str, unit: str, folder: str, oid: str,
+                  exclude: re.Pattern[str] | None = None) -> None:
+        g = group(name, unit)
+        sid, contains = b.vsac(folder, oid)
+        g["sources"].append(sid)
+        for c in contains:
+            if SYSTEM_KEYS.get(c["system"]) != "loinc":
+                continue
+            if exclude and exclude.search(c.get("display", "")):
+                continue
+            g["loinc"][c["code"]] = c.get("display", "")
+
+    def from_compiled(name: str, unit: str, key: str, keep: set[str] | None = None) -> None:
+        g = group(name, unit)
+        g["sources"].append("calf_pain_lab_codes")
+        for c in lab_codes[key]["codes"]:
+            if keep is None or c["code"] in keep:
+                g["loinc"].setdefault(c["code"], c["display"])
+
+    # Potassium: serum/plasma/blood only. Red-cell and urine codes are excluded by display.
+    not_serum = re.compile(r"Red Blood Cells|Urine|Body fluid|CSF|Stool|Sweat", re.I)
+    from_vsac("potassium", "mmol/L", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1045.117", not_serum)
+    from_vsac("potassium", "mmol/L", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1045.117", not_serum)
+    sid, concepts = b.pddi("potassium-LOINC")
+    labs["potassium"]["sources"].append(sid)
+    for system, code, display in concepts:
+        if SYSTEM_KEYS.get(system) == "loinc" and not not_serum.search(display):
+            labs["potassium"]["loinc"].setdefault(code, display)
+    # Magnesium: serum/plasma only (2597-3 RBC is deliberately absent, clinical.md §2.2)
+    sid, concepts = b.pddi("magnesium-LOINC")
+    g = group("magnesium", "mmol/L")
+    g["sources"].append(sid)
+    for system, code, display in concepts:
+        if SYSTEM_KEYS.get(system) == "loinc" and not not_serum.search(display):
+            g["loinc"][code] = display
+    # 25-OH vitamin D: total (62292-8), D3 (1989-3; some labs report the total under it),
+    # D3 molar (14635-7). NOT 49054-0 (D2 fraction alone: low whenever the patient takes no
+    # D2, so it would flag false deficiency) and NEVER 1990-1 (cholecalciferol itself).
+    from_compiled("vitamin-d-25oh", "ng/mL", "vitamin_d_25oh", {"62292-8", "1989-3", "14635-7"})
+    from_compiled("ck", "U/L", "creatine_kinase")
+    from_compiled("d-dimer", "ng/mL", "d_dimer")
+    labs["d-dimer"]["text"] = [r"\bd[- ]?dimer\b"]
+    from_compiled("tsh", "mIU/L", "tsh")
+    from_vsac("egfr", "mL/min/{1.73_m2}", "vsac-ecqm-2025", "2.16.840.1.113883.3.6929.3.1000")
+    sid, concepts = b.pddi("renal-LOINC")
+    labs["egfr"]["sources"].append(sid)
+    for system, code, display in concepts:
+        if SYSTEM_KEYS.get(system) == "loinc" and "Glomerular filtration" in display:
+            labs["egfr"]["loinc"].setdefault(code, display)
+    not_creat_serum = re.compile(r"Urine|clearance|ratio|/creatinine", re.I)
+    from_vsac("creatinine", "mg/dL", "vsac-ecqm-2021", "2.16.840.1.113883.3.666.5.2363", not_creat_serum)
+    from_vsac("creatinine", "mg/dL", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1248.21", not_creat_serum)
+    from_vsac("hba1c", "%", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1003.198.12.1013")
+    from_vsac("hba1c", "%", "vsac-ecqm-2025", "2.16.840.1.113883.3.464.1003.198.12.1013")
+    from_vsac("bmi", "kg/m2", "vsac-ecqm-2021", "2.16.840.1.113883.3.600.1.1490")
+    g = group("abi", "{ratio}")
+    g["sources"].append("calf_pain_lab_codes")
+    # No ABI LOINC is verified (clinical.md §2.6): text only.
+    g["text"] = [r"\bankle[- ]brachial\b", r"\babi\b"]
+    for g in labs.values():
+        g["sources"] = sorted(set(g["sources"]))
+    return labs
+
+
+# --- conditions and procedures -------------------------------------------------------------
+
+def build_conditions(b: Builder) -> tuple[dict[str, Any], dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+
+    def g(name: str) -> dict[str, Any]:
+        return groups.setdefault(name, {"codes": defaultdict(set), "icd10cm_prefixes": set(),
+                                        "sources": set(), "unverified": set(), "text": []})
+
+    def icd(code: str) -> str:
+        return code.replace(".", "").upper()
+
+    def add_codes(name: str, key: str, codes: list[str], source: str) -> None:
+        grp = g(name)
+        for c in codes:
+            grp["codes"][key].add(icd(c) if key.startswith("icd") else c)
+        grp["sources"].add(source)
+
+    def from_vsac(name: str, folder: str, oid: str, keep: re.Pattern[str] | None = None,
+                  drop: re.Pattern[str] | None = None, systems: set[str] | None = None) -> None:
+        sid, contains = b.vsac(folder, oid)
+        grp = g(name)
+        grp["sources"].add(sid)
+        for c in contains:
+            key = SYSTEM_KEYS.get(c["system"])
+            if key is None or (systems and key not in systems):
+                continue
+            display = c.get("display", "")
+            if keep and not keep.search(display):
+                continue
+            if drop and drop.search(display):
+                continue
+            code = icd(c["code"]) if key.startswith("icd10cm") or key == "icd9cm" else c["code"]
+            grp["codes"][key].add(code)
+
+    def prefixes(name: str, pfx: list[str], source: str) -> None:
+        grp = g(name)
+        grp["icd10cm_prefixes"] |= {icd(p) for p in pfx}
+        grp["sources"].add(source)
+
+    cmd = CLINICAL_MD + " §3"
+    b.add_source("clinical.md", title="Calf-pain clinical and terminology reference", oid=None,
+                 file=CLINICAL_MD, version=None, expansion=None, origin="shared reference (ICD-10-CM "
+                 "codes checked against the CDC April-2026 release)")
+    b.add_source("brief", title="Project issue 'Clinical knowledge' (code choices documented in "
+                 "docs/terminology.md)", oid=None, file=None, version=None, expansion=None,
+                 origin="project issue")
+
+    vte_sym = ("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1206.51")
+
+    # Symptoms ---------------------------------------------------------------------------
+    from_vsac("calf-pain", *vte_sym, keep=re.compile(r"^Pain in (calf|lower limb)"))
+    add_codes("calf-pain", "icd10cm", ["M79.604", "M79.605", "M79.606"], "clinical.md")
+    prefixes("calf-pain", ["M79.66"], "clinical.md")  # M79.661/.662/.669 lower leg
+    from_vsac("myalgia", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1108.85")
+    add_codes("myalgia", "icd10cm", ["G72.0"], "clinical.md")
+    prefixes("myalgia", ["M79.1"], "clinical.md")  # M79.10/.11/.12/.18 — not M79.7 fibromyalgia
+    add_codes("muscle-cramp", "icd10cm", ["R25.2"], "clinical.md")
+    prefixes("muscle-cramp", ["M62.83"], "clinical.md")  # M62.830/.831/.838 muscle spasm
+    # Muscle weakness: SNOMED codes from VSAC Frailty Symptom (whose display says muscle
+    # weakness, limb/calf/quadriceps/proximal/distal weakness); ICD M62.81 is UNVERIFIED
+    # (not in clinical.md) and so kept out.
+    from_vsac("muscle-weakness", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1004.1533",
+              keep=re.compile(r"muscle weakness|calf muscle|quadriceps weakness|proximal muscle|"
+                              r"distal muscle|weakness of distal arms and legs", re.I),
+              drop=re.compile(r"upper limb|hand|gait|neurological|pyramidal", re.I),
+              systems={"sct"})
+    from_vsac("leg-swelling", *vte_sym, keep=re.compile(r"swelling", re.I))
+    add_codes("leg-swelling", "icd10cm", ["R60.0"], "clinical.md")  # localized edema
+    from_vsac("leg-warmth-redness", *vte_sym,
+              keep=re.compile(r"^Warm|Tenderness in lower limb", re.I))
+    from_vsac("pe-symptom", *vte_sym, keep=re.compile(r"^(Dyspnea|Chest pain|Tachycardia|Syncope)"))
+    # ICD symptom codes (brief; CDC ICD-10-CM): R06.0x dyspnoea, R07.1 chest pain on
+    # breathing, R07.9 chest pain unspecified, R00.0 tachycardia, R55 syncope and collapse
+    add_codes("pe-symptom", "icd10cm", ["R07.1", "R07.9", "R00.0", "R55"], "brief")
+    prefixes("pe-symptom", ["R06.0"], "brief")
+
+    # VTE ---------------------------------------------------------------------------------
+    superficial = re.compile(r"superficial|cerebral|intracranial|soap|air embol", re.I)
+    from_vsac("dvt", "vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.279", drop=superficial)
+    from_vsac("dvt", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1206.49", drop=superficial)
+    obstetric_vte = re.compile(r"deep|pulmonary|thromboembol|phlebothromb|phlegmasia", re.I)
+    from_vsac("dvt", "vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.264", keep=obstetric_vte,
+              drop=superficial)
+    from_vsac("dvt", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1029.363", keep=obstetric_vte,
+              drop=superficial)
+    add_codes("dvt", "sct", ["128053003", "404223003", "444325005", "213220000", "59282003",
+                             "233935004"], "clinical.md")
+    add_codes("dvt", "icd10cm", ["I80.3"], "clinical.md")
+    prefixes("dvt", ["I82.4", "I82.5", "I80.2", "I26"], "clinical.md")
+    add_codes("vte-history", "icd10cm", ["Z86.711", "Z86.718"], "clinical.md")
+
+    # DVT risk factors -------------------------------------------------------------------
+    not_history = re.compile(r"history of|personal history", re.I)
+    from_vsac("active-cancer", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1111.161", drop=not_history)
+    from_vsac("active-cancer", "vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.1010", drop=not_history)
+    add_codes("active-cancer", "sct", ["363346000", "128462008"], "clinical.md")
+    prefixes("active-cancer", [f"C{i:02d}" for i in range(0, 97)] + ["C4A", "C7A", "C7B"],
+             "clinical.md")
+    from_vsac("pregnancy", "vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.378")
+    from_vsac("pregnancy", "vsac-ecqm-2021", "2.16.840.1.113883.3.600.1.1623")
+    add_codes("pregnancy", "sct", ["77386006", "72892002"], "clinical.md")
+    add_codes("pregnancy", "icd10cm", ["Z33.1"], "clinical.md")
+    prefixes("pregnancy", ["Z34"], "clinical.md")
+    # Postpartum: the puerperium codes of the big pregnancy-complications set only
+    from_vsac("postpartum", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1003.111.12.1012",
+              keep=re.compile(r"postpartum|post-partum|puerper|postnatal", re.I))
+    add_codes("postpartum", "sct", ["86569001"], "clinical.md")
+    prefixes("postpartum", ["Z39", "O90", "O87"], "clinical.md")
+    overweight_only = re.compile(r"overweight|25-29", re.I)
+    for folder, oid in [("vsac-ecqm-2021", "2.16.840.1.113762.1.4.1047.502"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113762.1.4.1164.67"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1248.162"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1029.290")]:
+        from_vsac("obesity", folder, oid, drop=overweight_only)
+    add_codes("obesity", "icd10cm", ["E66.811", "E66.812", "E66.813"] +
+              [f"Z68.{n}" for n in range(30, 40)] + [f"Z68.4{n}" for n in range(1, 6)],
+              "clinical.md")
+    # E66 prefix minus E66.3 Overweight: handled by listing the obesity sub-categories
+    prefixes("obesity", ["E66.0", "E66.1", "E66.2", "E66.8", "E66.9"], "clinical.md")
+    from_vsac("immobility", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1004.1533",
+              keep=re.compile(r"bed-ridden|bedridden|wheelchair bound|dependence on wheelchair|"
+                              r"mobility very poor|paralysis$", re.I),
+              drop=re.compile(r"pseudo", re.I), systems={"sct"})
+    add_codes("immobility", "sct", ["160685001", "11538006"], "clinical.md")
+    add_codes("immobility", "icd10cm", ["Z74.01", "Z74.09", "Z99.3"], "clinical.md")
+    prefixes("immobility", ["G81", "G82.2", "G82.5", "G83.1"], "clinical.md")
+    add_codes("thrombophilia", "icd10cm", ["D68.51", "D68.52", "D68.59", "D68.61", "D68.62",
+                                           "D68.69"], "clinical.md")
+    add_codes("thrombophilia", "sct", ["441697004"], "clinical.md")
+    add_codes("hormone-therapy", "icd10cm", ["Z79.890", "Z79.3", "Z79.818"], "clinical.md")
+    from_vsac("heart-failure", "vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.376")
+    add_codes("heart-failure", "sct", ["84114007", "42343007"], "clinical.md")
+    prefixes("heart-failure", ["I50"], "clinical.md")
+
+    # Statin-myopathy risk factors / other causes ------------------------------------------
+    add_codes("hypothyroidism", "sct", ["40930008"], "clinical.md")  # CORROBORATED
+    add_codes("hypothyroidism", "icd10cm", ["E89.0"], "clinical.md")
+    prefixes("hypothyroidism", ["E03"], "clinical.md")
+    g("hypothyroidism")["unverified"].add("sct:40930008 (CORROBORATED only)")
+    acute = re.compile(r"acute|unspecified kidney failure|renal failure, unspecified", re.I)
+    for folder, oid in [("vsac-ecqm-2021", "2.16.840.1.113883.3.464.1003.109.12.1028"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.464.1003.109.12.1017"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.1002"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.353")]:
+        from_vsac("ckd", folder, oid, drop=acute)
+    prefixes("ckd", ["N18"], "clinical.md")
+    for oid in ("2.16.840.1.113883.3.464.1003.103.12.1001", "2.16.840.1.113883.3.464.1003.103.12.1020"):
+        from_vsac("diabetes", "vsac-ecqm-2021", oid)
+    prefixes("diabetes", ["E08", "E09", "E10", "E11", "E13"], "clinical.md")
+    add_codes("diabetic-neuropathy", "sct", ["368581000119106", "1511000119107", "713705003"],
+              "clinical.md")
+    prefixes("diabetic-neuropathy", ["E08.4", "E09.4", "E10.4", "E11.4", "E13.4"], "clinical.md")
+    from_vsac("diabetic-neuropathy", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1248.175",
+              keep=re.compile(r"diabet", re.I))
+    from_vsac("pad", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1047.21")
+    add_codes("pad", "sct", ["399957001", "63491006", "792845002", "421895002"], "clinical.md")
+    add_codes("pad", "icd10cm", ["I73.9", "E11.51"], "clinical.md")
+    prefixes("pad", ["I70.21", "I70.22"], "clinical.md")
+    from_vsac("rhabdomyolysis", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1047.102")
+    add_codes("rhabdomyolysis", "icd10cm", ["M62.82"], "clinical.md")
+
+    # Z85 (personal history of malignancy) must never count as active cancer.
+    ac = groups["active-cancer"]["codes"]["icd10cm"]
+    ac -= {c for c in ac if c.startswith("Z85")}
+
+    # Procedures --------------------------------------------------------------------------
+    procs: dict[str, dict[str, Any]] = {}
+    surgery = {"codes": defaultdict(set), "sources": set(), "text": []}
+    for folder, oid in [("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.255"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.255"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.259"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.259"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.261"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.261"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.258"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.258"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.257"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.272"),
+                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.260"),
+                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.3157.4056")]:
+        sid, contains = b.vsac(folder, oid)
+        surgery["sources"].add(sid)
+        for c in contains:
+            key = SYSTEM_KEYS.get(c["system"])
+            if key:
+                surgery["codes"][key].add(c["code"])
+    procs["surgery"] = surgery
+    procs["limb-immobilisation"] = {"codes": {}, "sources": {"clinical.md"},
+                                    "text": [r"\bcast(s|ing)?\b", r"\bimmobili[sz]", r"\bsplint"]}
+
+    def finish(d: dict[str, Any]) -> dict[str, Any]:
+        out = {k: sorted(v) for k, v in sorted(d["codes"].items()) if v}
+        res: dict[str, Any] = {"codes": out, "sources": sorted(d["sources"])}
+        if d.get("icd10cm_prefixes"):
+            res["icd10cm_prefixes"] = sorted(d["icd10cm_prefixes"])
+        if d.get("text"):
+            res["text"] = d["text"]
+        if d.get("unverified"):
+            res["unverified"] = sorted(d["unverified"])
+        return res
+
+    return ({k: finish(v) for k, v in sorted(groups.items())},
+            {k: finish(v) for k, v in sorted(procs.items())})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    b = Builder(args.source)
+    medications = build_medications(b)
+    labs = build_labs(b)
+    conditions, procedures = build_conditions(b)
+    doc = {
+        "schema_version": 1,
+        "generated_by": "tools/build_terminology.py",
+        "system_keys": SYSTEM_KEYS,
+        "medications": medications,
+        "labs": labs,
+        "conditions": conditions,
+        "procedures": procedures,
+        "sources": dict(sorted(b.sources.items())),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=False) + "\n")
+    n_codes = sum(len(v) for grp in conditions.values() for v in grp["codes"].values())
+    n_proc = sum(len(v) for grp in procedures.values() for v in grp["codes"].values())
+    print(f"wrote {args.output} ({args.output.stat().st_size // 1024} KiB): "
+          f"{len(medications['rxnorm_products'])} products, "
+          f"{len(medications['rxnorm_ingredient_level'])} ingredient-level codes, "
+          f"{len(medications['brand_names'])} brands, {len(labs)} lab groups, "
+          f"{n_codes} condition codes, {n_proc} procedure codes", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
