@@ -148,6 +148,7 @@ class PatientFacts:
     findings: list[ClinicalFinding] = field(default_factory=list)
     procedures: list[ProcedureFact] = field(default_factory=list)
     skipped_resources: int = 0  # resources that failed validation
+    ignored_lab_results: int = 0  # lab results in a group but with an unknown unit
 
     @property
     def age_years(self) -> int | None:

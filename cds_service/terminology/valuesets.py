@@ -21,7 +21,17 @@ from typing import Any
 
 import orjson
 
-from cds_service.clinical.facts import STATIN, STATIN_INTERACTING, MatchPath
+from cds_service.clinical.facts import (
+    LEG_WARMTH_REDNESS,
+    PE_SYMPTOM,
+    STATIN,
+    STATIN_INTERACTING,
+    SYMPTOM_GROUPS,
+    MatchPath,
+)
+
+# Finding groups that EHRs chart as Observations (symptoms and DVT/PE signs)
+_OBSERVATION_FINDING_GROUPS = SYMPTOM_GROUPS | {LEG_WARMTH_REDNESS, PE_SYMPTOM}
 
 DATA_PACKAGE = "cds_service.data"
 DATA_FILE = "terminology.json"
@@ -259,6 +269,15 @@ class Terminology:
     @property
     def loinc_codes(self) -> frozenset[str]:
         return frozenset(self._loinc)
+
+    def observation_search_codes(self) -> list[str]:
+        """``system|code`` tokens for an Observation prefetch query: every lab LOINC plus
+        the SNOMED codes of the symptom / red-flag finding groups."""
+        tokens = {f"http://loinc.org|{code}" for code in self._loinc}
+        for (key, code), groups in self._cond_exact.items():
+            if key == "sct" and groups & _OBSERVATION_FINDING_GROUPS:
+                tokens.add(f"http://snomed.info/sct|{code}")
+        return sorted(tokens)
 
     # --- conditions ---------------------------------------------------------------------
     def condition_groups(self, system: str | None, code: str | None) -> frozenset[str]:

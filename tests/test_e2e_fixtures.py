@@ -1,0 +1,83 @@
+"""End to end through HTTP: every fixture patient, with full prefetch and with no prefetch
+through the real FHIR server (sekmet), gives exactly the cards its manifest entry names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from cds_service.evaluate import request_from_bundle
+from fhir_server import FhirTestServer, load_bundle
+from support import FIXTURES, SCHEMAS, load_json, make_settings, patient_view, service
+
+SERVICE = "/cds-services/calf-pain-review"
+MANIFEST = load_json(FIXTURES / "manifest.json")
+ENTRIES = MANIFEST if isinstance(MANIFEST, list) else MANIFEST["patients"]
+RESPONSE_SCHEMA = load_json(SCHEMAS / "service-response.schema.json")
+
+
+def topics(response_body: dict[str, Any]) -> list[str]:
+    return [card["source"]["topic"]["code"] for card in response_body["cards"]]
+
+
+def settings_for(tmp_path: Path, entry: dict[str, Any], **extra: Any):
+    at = datetime.fromisoformat(entry["evaluationTime"].replace("Z", "+00:00"))
+    return make_settings(tmp_path, evaluation_time=at, **extra)
+
+
+def check(entry: dict[str, Any], body: dict[str, Any]) -> None:
+    jsonschema.Draft202012Validator(RESPONSE_SCHEMA).validate(body)
+    got = topics(body)
+    assert len(got) == len(set(got)), "one card per topic at most"
+    assert set(got) == set(entry["expectTopics"]), entry["description"]
+    order = {"critical": 0, "warning": 1, "info": 2}
+    ranks = [order[c["indicator"]] for c in body["cards"]]
+    assert ranks == sorted(ranks), "cards ordered critical, warning, info"
+    for card in body["cards"]:
+        assert len(card["summary"]) < 140
+        assert "Decision support, not a diagnosis" in card["detail"]
+        assert entry["patientId"] not in card["detail"]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
+async def test_fixture_with_full_prefetch(tmp_path: Path, entry: dict[str, Any]) -> None:
+    bundle = load_json(FIXTURES / "patients" / entry["file"])
+    request = request_from_bundle(bundle, entry["patientId"], entry.get("encounterId"))
+    async with service(settings_for(tmp_path, entry)) as client:
+        response = await client.post(SERVICE, json=request)
+    assert response.status_code == 200, response.text
+    check(entry, response.json())
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
+async def test_fixture_through_fhir_server(tmp_path: Path, entry: dict[str, Any], fhir_server: FhirTestServer) -> None:
+    if entry.get("invalidResources"):
+        pytest.skip("the FHIR server validates on write and refuses the deliberately invalid resource")
+    load_bundle(fhir_server, Path("patients") / entry["file"])
+    body = patient_view(entry["patientId"])
+    if entry.get("encounterId"):
+        body["context"]["encounterId"] = entry["encounterId"]
+    body["fhirServer"] = fhir_server.base_url
+    body["fhirAuthorization"] = {
+        "access_token": fhir_server.token, "token_type": "Bearer", "expires_in": 300,
+        "scope": "user/*.read", "subject": "calf-cds",
+    }
+    async with service(settings_for(tmp_path, entry)) as client:
+        response = await client.post(SERVICE, json=body)
+    assert response.status_code == 200, response.text
+    check(entry, response.json())
+
+
+async def test_fhir_server_refuses_a_wrong_token_and_we_answer_412(tmp_path: Path, fhir_server: FhirTestServer) -> None:
+    entry = ENTRIES[0]
+    load_bundle(fhir_server, Path("patients") / entry["file"])
+    body = patient_view(entry["patientId"], fhirServer=fhir_server.base_url)
+    body["fhirAuthorization"] = {"access_token": "wrong", "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "user/*.read", "subject": "calf-cds"}
+    async with service(settings_for(tmp_path, entry)) as client:
+        response = await client.post(SERVICE, json=body)
+    assert response.status_code == 412
