@@ -29,7 +29,13 @@ class RedactingFilter(logging.Filter):
 
 
 def install_redaction(*loggers: str) -> None:
-    """Attach the filter to the root handlers and the named loggers (idempotent)."""
+    """Attach the filter to the root handlers and the named loggers (idempotent).
+
+    httpx/httpcore log every request URL at INFO/DEBUG, and our FHIR query URLs carry the
+    patient id: they are held at WARNING.
+    """
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     names = ("", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx", "cds_service") + loggers
     for name in names:
         logger = logging.getLogger(name)

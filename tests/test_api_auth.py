@@ -61,7 +61,7 @@ async def test_valid_jwt_is_accepted_on_every_endpoint(tmp_path: Path, method: s
         lambda aud: f"Bearer {token(aud + '/elsewhere')}",
         lambda aud: f"Bearer {token(aud, iss='https://rogue.example.org')}",
         lambda aud: f"Bearer {token(aud, exp=int(time.time()) - 600)}",
-        lambda aud: "Bearer " + jwt.encode({"iss": ISSUER, "aud": aud, "iat": int(time.time()), "exp": int(time.time()) + 60, "jti": "x"}, "secret", algorithm="HS256", headers={"kid": KID}),
+        lambda aud: "Bearer " + jwt.encode({"iss": ISSUER, "aud": aud, "iat": int(time.time()), "exp": int(time.time()) + 60, "jti": "x"}, "a-shared-secret-that-is-long-enough-for-hs256", algorithm="HS256", headers={"kid": KID}),
     ],
     ids=["missing", "empty-bearer", "garbage", "wrong-aud", "untrusted-iss", "expired", "hmac"],
 )

@@ -438,8 +438,12 @@ def build_medications(b: Builder) -> dict[str, Any]:
 
     for n, e in table.items():
         for c in e["classes"]:
-            class_sources[c].add("calf_pain_drug_codes" if "calf_pain" in e["source"]
-                                 else hist_sid if e["source"] == hist_sid else "calf_pain_drug_codes")
+            if e["source"] == hist_sid:
+                class_sources[c].add(hist_sid)
+            elif e["source"].startswith("calf_pain"):
+                class_sources[c].add("calf_pain_drug_codes")
+            else:
+                class_sources[c].add("clinical.md")
 
     # brands that collide with an ingredient-level display are dropped above; drop brands
     # mapping to nothing with a class
