@@ -58,7 +58,7 @@ async def test_patient_view_examples_are_answered(tmp_path: Path, name: str) -> 
     body = load_json(EXAMPLES / name)
     response_schema = load_json(SCHEMAS / "service-response.schema.json")
     with respx.mock:
-        route = respx.route(host__in=FHIR_HOSTS).mock(side_effect=fake_fhir)
+        route = respx.route(host__in=tuple(FHIR_HOSTS)).mock(side_effect=fake_fhir)
         async with service(make_settings(tmp_path, fhir_allowed_hosts=FHIR_HOSTS)) as client:
             response = await client.post(SERVICE, json=body)
     assert response.status_code == 200, response.text
