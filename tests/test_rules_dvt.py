@@ -84,6 +84,13 @@ def test_d_dimer_age_adjusted_cut_off_over_50() -> None:
     assert d_dimer.read(lab(F.D_DIMER, 1000, comparator="<"), 40, CFG).result == "indeterminate"
 
 
+def test_no_d_dimer_still_states_age_adjusted_cut_off() -> None:
+    finding = dvt_assessment.evaluate(facts(CALF_PAIN, birth=date(1950, 1, 1)), CFG)
+    assert finding is not None
+    assert finding.values["d_dimer_status"] == "none"
+    assert (finding.values["d_dimer_cutoff"], finding.values["cutoff_basis"]) == ("760", "age-adjusted")
+
+
 def test_recent_d_dimer_shown_on_assessment_with_ddu_note() -> None:
     pf = facts(CALF_PAIN, cond(F.THROMBOPHILIA), lab(F.D_DIMER, 300, assay_basis="DDU"), birth=YOUNG)
     finding = dvt_assessment.evaluate(pf, CFG)

@@ -40,7 +40,7 @@ def test_ck_above_uln_fires_without_symptoms_using_lab_range() -> None:
     finding = statin_muscle.evaluate(pf, CFG)
     assert finding is not None and finding.values["reason"] == "ck"
     assert finding.values["ck_tier"] == "mild"
-    assert "1.2x ULN (200 U/L)" in finding.values["ck"]
+    assert "1.2× ULN (200 U/L)" in finding.values["ck"]
 
 
 def test_ck_without_range_uses_configured_default_uln() -> None:

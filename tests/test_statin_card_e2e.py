@@ -56,3 +56,28 @@ async def test_statin_card_without_prefetch_through_fhir_server(tmp_path: Path, 
         assert row.topic == "statin-muscle-symptoms"
     finally:
         store.close()
+
+
+async def test_card_shape_follows_the_checklist(tmp_path: Path) -> None:
+    """C2–C9 on a real card: uuids per instance, suggestions need selectionBehavior,
+    override reasons carry display, links and sources are absolute, nothing empty."""
+    request = request_from_bundle(load_json(BUNDLE), PATIENT)
+    async with service(make_settings(tmp_path)) as client:
+        first = statin_card((await client.post("/cds-services/calf-pain-review", json=request)).json())
+        second = statin_card((await client.post("/cds-services/calf-pain-review", json=request)).json())
+    assert first["uuid"] != second["uuid"]  # C9: unique per card instance
+    assert first["suggestions"], "the statin card suggests the missing tests"
+    assert first["selectionBehavior"] in ("any", "at-most-one")  # C4
+    if first["selectionBehavior"] == "at-most-one":
+        assert sum(bool(s.get("isRecommended")) for s in first["suggestions"]) <= 1
+    for suggestion in first["suggestions"]:
+        assert suggestion["label"] and suggestion["uuid"]  # C5, C9
+        for action in suggestion["actions"]:
+            assert action["type"] == "create" and action["description"]
+            assert action["resource"]["resourceType"] == "ServiceRequest"
+    for reason in first["overrideReasons"]:
+        assert reason["code"] and reason["system"] and reason["display"]  # C6
+    assert first["source"]["url"].startswith("https://")  # C7
+    for link in first.get("links", []):
+        assert link["type"] in ("absolute", "smart")
+        assert link["type"] == "smart" or "appContext" not in link

@@ -38,6 +38,9 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     score = len(wells)
     reading = d_dimer.recent(facts, cfg, cfg.d_dimer_window_days)
     older_surgery = surgery_context(facts, cfg)
+    cutoff, age_adjusted = d_dimer.cutoff_for(facts.age_years, cfg)
+    if reading is not None:
+        cutoff, age_adjusted = reading.cutoff, reading.age_adjusted
 
     evidence: list[Evidence] = list(symptom_evidence(symptoms))
     evidence += [f.evidence for f in factors if f.evidence is not None]
@@ -70,10 +73,8 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "wells_reading": "likely" if score >= WELLS_LIKELY else "incomplete",
             "d_dimer_status": "none" if reading is None else reading.result,
             "d_dimer": "" if reading is None else describe(reading.lab),
-            "d_dimer_cutoff": fmt_number(
-                reading.cutoff if reading else d_dimer.cutoff_for(facts.age_years, cfg)[0]
-            ),
-            "cutoff_basis": "age-adjusted" if reading and reading.age_adjusted else "standard",
+            "d_dimer_cutoff": fmt_number(cutoff),
+            "cutoff_basis": "age-adjusted" if age_adjusted else "standard",
             "assay_note": "ddu" if reading and reading.ddu else "feu",
             "d_dimer_window": str(cfg.d_dimer_window_days),
             "surgery_context_status": "present" if older_surgery else "none",

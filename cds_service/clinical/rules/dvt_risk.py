@@ -89,7 +89,7 @@ def collect_risk_factors(facts: PatientFacts, cfg: ClinicalSettings) -> list[Ris
     out: list[RiskFactor] = []
     age = facts.age_years
     if age is not None and age >= cfg.dvt_risk_age_min:
-        out.append(RiskFactor("age", f"age {age} (≥ {cfg.dvt_risk_age_min})", None))
+        out.append(RiskFactor("age", f"{age} years (≥ {cfg.dvt_risk_age_min})", None))
 
     def add(name: str, findings: list[ClinicalFinding]) -> None:
         for f in findings:

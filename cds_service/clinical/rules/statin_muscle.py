@@ -138,7 +138,7 @@ def evaluate(
         ck_text, tier = lab_line(None, cfg.ck_window_days), "none"
     else:
         uln = upper_limit(ck, cfg.ck_default_uln_u_l)
-        ck_text = f"{describe(ck)}: {ratio_text(ck, uln)}x ULN ({fmt_number(uln)} U/L)"
+        ck_text = f"{describe(ck)}: {ratio_text(ck, uln)}× ULN ({fmt_number(uln)} U/L)"
         tier = _ck_tier(ck, cfg)
     renal = [describe(lab) for lab in (egfr, creatinine) if lab is not None]
     return Finding(

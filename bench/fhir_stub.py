@@ -1,0 +1,75 @@
+"""A tiny loopback FHIR server for the fallback-fetch benchmark, with a fixed delay.
+
+It serves one transaction Bundle's resources: reads (``GET /fhir/{type}/{id}``) and
+searches (``GET /fhir/{type}?...``, one searchset page, filtered by ``status`` /
+``clinical-status`` like a real server; other parameters ignored). Every response waits
+``BENCH_STUB_DELAY_MS`` first, standing in for an EHR's network and query time, so the
+benchmark can show whether the service's queries overlap (≈ one delay) or queue (≈ eight).
+
+Configured by environment: ``BENCH_STUB_BUNDLE`` (a JSON file), ``BENCH_STUB_DELAY_MS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+FHIR_JSON = "application/fhir+json"
+
+
+def _status_of(resource: Mapping[str, Any]) -> str | None:
+    clinical = resource.get("clinicalStatus")
+    if isinstance(clinical, Mapping):
+        for coding in clinical.get("coding") or ():
+            return str(coding.get("code"))
+    status = resource.get("status")
+    return status if isinstance(status, str) else None
+
+
+def create_app() -> Starlette:
+    bundle = orjson.loads(Path(os.environ["BENCH_STUB_BUNDLE"]).read_bytes())
+    delay = float(os.environ.get("BENCH_STUB_DELAY_MS", "50")) / 1000
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for entry in bundle.get("entry", []):
+        resource = entry["resource"]
+        by_type.setdefault(resource["resourceType"], []).append(resource)
+
+    def reply(document: object, status: int = 200) -> Response:
+        return Response(orjson.dumps(document), status_code=status, media_type=FHIR_JSON)
+
+    async def metadata(_: Request) -> Response:
+        return reply({"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
+                      "fhirVersion": "4.0.1", "format": ["json"]})
+
+    async def read(request: Request) -> Response:
+        await asyncio.sleep(delay)
+        rtype, rid = request.path_params["rtype"], request.path_params["rid"]
+        for resource in by_type.get(rtype, []):
+            if resource.get("id") == rid:
+                return reply(resource)
+        return reply({"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "not-found"}]}, 404)
+
+    async def search(request: Request) -> Response:
+        await asyncio.sleep(delay)
+        wanted = request.query_params.get("clinical-status") or request.query_params.get("status")
+        allowed = set(wanted.split(",")) if wanted else None
+        found = [r for r in by_type.get(request.path_params["rtype"], [])
+                 if allowed is None or _status_of(r) in allowed]
+        return reply({"resourceType": "Bundle", "type": "searchset", "total": len(found),
+                      "entry": [{"resource": r, "search": {"mode": "match"}} for r in found]})
+
+    return Starlette(routes=[
+        Route("/fhir/metadata", metadata),
+        Route("/fhir/{rtype}/{rid}", read),
+        Route("/fhir/{rtype}", search),
+    ])
