@@ -42,28 +42,41 @@ def throughput(
 
 @dataclass(frozen=True, slots=True)
 class Soak:
-    requests: int  # requests served between the two RSS readings
-    rss_start: int
-    rss_mid: int  # after about half of them
-    rss_end: int
+    points: tuple[tuple[int, int], ...]  # (requests served since warm-up, worker RSS bytes)
     errors: int
+
+    @property
+    def requests(self) -> int:
+        return self.points[-1][0]
+
+    @property
+    def rss_start(self) -> int:
+        return self.points[0][1]
+
+    @property
+    def rss_end(self) -> int:
+        return self.points[-1][1]
+
+    @property
+    def growth(self) -> int:
+        return self.rss_end - self.rss_start
 
 
 def soak(
     server: Server, body_path: Path, first: LoadResult, *, concurrency: int, workdir: Path, tool: str,
-    rss_start: int, log: Callable[[str], None] = lambda _: None,
+    rss_start: int, total: int = SOAK_REQUESTS, log: Callable[[str], None] = lambda _: None,
 ) -> Soak:
-    """Keep loading until ``SOAK_REQUESTS`` have been served since ``rss_start`` was read.
+    """Keep loading until ``total`` requests have been served since ``rss_start`` was read.
 
     ``first`` (the measured throughput run, already served) counts toward the total; the
-    rest is sized from its rate, in a bounded number of runs.
+    rest is sized from its rate, in a bounded number of runs. RSS is read after each run.
     """
     url = server.base_url + HOOK_PATH
     done, errors = first.requests, first.errors
     rate = max(first.rps, 1.0)
-    rss_mid = server.rss()
+    points = [(0, rss_start), (done, server.rss())]
     for _ in range(_SOAK_ROUNDS):
-        remaining = SOAK_REQUESTS - done
+        remaining = total - done
         if remaining <= 0:
             break
         seconds = min(_SOAK_MAX_S, remaining / rate * 1.05 + 1)
@@ -71,9 +84,8 @@ def soak(
         result = run_load(url, body_path, concurrency=concurrency, duration_s=seconds, workdir=workdir, tool=tool)
         done += result.requests
         errors += result.errors
-        if done < SOAK_REQUESTS * 0.75:
-            rss_mid = server.rss()
-    return Soak(done, rss_start, rss_mid, server.rss(), errors)
+        points.append((done, server.rss()))
+    return Soak(tuple(points), errors)
 
 
 def sequential_latency(url: str, body: bytes, n: int) -> Timing:

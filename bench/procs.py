@@ -21,6 +21,7 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 _POLL_S = 0.01
 VENV_BIN = Path(sys.executable).parent
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -116,7 +117,7 @@ def uvicorn_argv(app_factory: str, port: int, log_level: str = "info") -> list[s
     """uvicorn with the settings ``calf-cds serve`` uses (factory, 1 worker, no proxy headers)."""
     return [
         sys.executable, "-m", "uvicorn", app_factory, "--factory", "--host", HOST, "--port", str(port),
-        "--workers", "1", "--log-level", log_level, "--no-proxy-headers",
+        "--workers", "1", "--log-level", log_level, "--no-proxy-headers", "--app-dir", str(REPO_ROOT),
     ]
 
 

@@ -44,7 +44,11 @@ def create_app(
     install_redaction()
     pipeline = pipeline or Pipeline.load(settings, cards_dir)
     registry = Registry(
-        [calf_pain_review.definition(pipeline.terminology.observation_search_codes())]
+        [
+            calf_pain_review.definition(
+                [*pipeline.terminology.observation_search_codes(), *settings.extra_observation_codes]
+            )
+        ]
     )
     store = FeedbackStore(settings.database_url)
     store.create_schema()

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     fhir_max_resources: int = 20000
     fhir_max_response_bytes: int = 32 * 1024 * 1024
 
+    # Site-local Observation codes (``system|code``) added to the observations prefetch
+    # template: e.g. an ankle-brachial index or D-dimer code, which have no verified LOINC
+    # (clinical.md §2.5, §2.6) and are otherwise recognised by their text only.
+    extra_observation_codes: list[str] = Field(default_factory=list)
+
     # JWT verification of the EHR (None: enabled outside the dev profile)
     auth_enabled: bool | None = None
     auth_trusted_issuers: list[str] = Field(default_factory=list)

@@ -17,6 +17,11 @@ from support import FIXTURES, SCHEMAS, load_json, make_settings, patient_view, s
 SERVICE = "/cds-services/calf-pain-review"
 MANIFEST = load_json(FIXTURES / "manifest.json")
 ENTRIES = MANIFEST if isinstance(MANIFEST, list) else MANIFEST["patients"]
+# The ABI fixture uses a site-local code (no LOINC for ABI is verified): a site configures it.
+SITE_CODES = [
+    "https://example.org/calf-cds/CodeSystem/vascular-lab|ABI-L",
+    "https://example.org/calf-cds/CodeSystem/vascular-lab|ABI-R",
+]
 RESPONSE_SCHEMA = load_json(SCHEMAS / "service-response.schema.json")
 
 
@@ -40,12 +45,12 @@ def check(entry: dict[str, Any], body: dict[str, Any]) -> None:
     for card in body["cards"]:
         assert len(card["summary"]) < 140
         assert "Decision support, not a diagnosis" in card["detail"]
-        assert entry["patientId"] not in card["detail"]
+        assert f"Patient/{entry['patientId']}" not in card["detail"]
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
 async def test_fixture_with_full_prefetch(tmp_path: Path, entry: dict[str, Any]) -> None:
-    bundle = load_json(FIXTURES / "patients" / entry["file"])
+    bundle = load_json(FIXTURES / entry["file"])
     request = request_from_bundle(bundle, entry["patientId"], entry.get("encounterId"))
     async with service(settings_for(tmp_path, entry)) as client:
         response = await client.post(SERVICE, json=request)
@@ -57,7 +62,7 @@ async def test_fixture_with_full_prefetch(tmp_path: Path, entry: dict[str, Any])
 async def test_fixture_through_fhir_server(tmp_path: Path, entry: dict[str, Any], fhir_server: FhirTestServer) -> None:
     if entry.get("invalidResources"):
         pytest.skip("the FHIR server validates on write and refuses the deliberately invalid resource")
-    load_bundle(fhir_server, Path("patients") / entry["file"])
+    load_bundle(fhir_server, entry["file"])
     body = patient_view(entry["patientId"])
     if entry.get("encounterId"):
         body["context"]["encounterId"] = entry["encounterId"]
@@ -66,15 +71,22 @@ async def test_fixture_through_fhir_server(tmp_path: Path, entry: dict[str, Any]
         "access_token": fhir_server.token, "token_type": "Bearer", "expires_in": 300,
         "scope": "user/*.read", "subject": "calf-cds",
     }
-    async with service(settings_for(tmp_path, entry)) as client:
+    async with service(settings_for(tmp_path, entry, extra_observation_codes=SITE_CODES)) as client:
         response = await client.post(SERVICE, json=body)
     assert response.status_code == 200, response.text
     check(entry, response.json())
 
 
+async def test_site_local_codes_join_the_observation_template(tmp_path: Path) -> None:
+    async with service(make_settings(tmp_path, extra_observation_codes=SITE_CODES)) as client:
+        template = (await client.get("/cds-services")).json()["services"][0]["prefetch"]["observations"]
+    for code in SITE_CODES:
+        assert code in template
+
+
 async def test_fhir_server_refuses_a_wrong_token_and_we_answer_412(tmp_path: Path, fhir_server: FhirTestServer) -> None:
     entry = ENTRIES[0]
-    load_bundle(fhir_server, Path("patients") / entry["file"])
+    load_bundle(fhir_server, entry["file"])
     body = patient_view(entry["patientId"], fhirServer=fhir_server.base_url)
     body["fhirAuthorization"] = {"access_token": "wrong", "token_type": "Bearer", "expires_in": 300,
                                  "scope": "user/*.read", "subject": "calf-cds"}

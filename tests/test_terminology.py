@@ -271,3 +271,10 @@ def test_observation_search_codes(t: Terminology) -> None:
     assert "http://loinc.org|2823-3" in codes
     assert "http://snomed.info/sct|300954003" in codes
     assert "http://loinc.org|2597-3" not in codes
+
+
+def test_generalised_muscle_weakness_opens_the_symptom_gate(t: Terminology) -> None:
+    # M62.81, with or without the dot (CDC ICD-10-CM April 2026)
+    assert F.MUSCLE_WEAKNESS in t.condition_groups("http://hl7.org/fhir/sid/icd-10-cm", "M62.81")
+    assert F.MUSCLE_WEAKNESS in t.condition_groups("http://hl7.org/fhir/sid/icd-10-cm", "M6281")
+    assert not t.condition_groups("http://hl7.org/fhir/sid/icd-10-cm", "M62.82") & {F.MUSCLE_WEAKNESS}

@@ -597,13 +597,15 @@ def build_conditions(b: Builder) -> tuple[dict[str, Any], dict[str, Any]]:
     add_codes("muscle-cramp", "icd10cm", ["R25.2"], "clinical.md")
     prefixes("muscle-cramp", ["M62.83"], "clinical.md")  # M62.830/.831/.838 muscle spasm
     # Muscle weakness: SNOMED codes from VSAC Frailty Symptom (whose display says muscle
-    # weakness, limb/calf/quadriceps/proximal/distal weakness); ICD M62.81 is UNVERIFIED
-    # (not in clinical.md) and so kept out.
+    # weakness, limb/calf/quadriceps/proximal/distal weakness). ICD-10-CM M62.81 "Muscle
+    # weakness (generalized)" is not in clinical.md; it was checked valid against the CDC
+    # ICD-10-CM April 2026 release (simple-icd-10-cm 1.5.0), the same check clinical.md used.
     from_vsac("muscle-weakness", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1004.1533",
               keep=re.compile(r"muscle weakness|calf muscle|quadriceps weakness|proximal muscle|"
                               r"distal muscle|weakness of distal arms and legs", re.I),
               drop=re.compile(r"upper limb|hand|gait|neurological|pyramidal", re.I),
               systems={"sct"})
+    add_codes("muscle-weakness", "icd10cm", ["M62.81"], "brief")
     from_vsac("leg-swelling", *vte_sym, keep=re.compile(r"swelling", re.I))
     add_codes("leg-swelling", "icd10cm", ["R60.0"], "clinical.md")  # localized edema
     from_vsac("leg-warmth-redness", *vte_sym,

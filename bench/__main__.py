@@ -1,0 +1,210 @@
+"""``python -m bench``: run every measurement once, print one table (stdout).
+
+Progress goes to stderr. ``--quick`` shortens every phase (a smoke run; its figures are
+not the reference ones). Every server this starts is stopped on the way out, whatever
+happens (``contextlib.ExitStack``); all traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from bench import fallback, inprocess, startup
+from bench.data import EVALUATION_TIME, hook_request, synthetic_bundle
+from bench.http import HOOK_PATH, Soak, Throughput, sequential_latency, soak, throughput
+from bench.loadgen import LoadResult, describe, run_load, tool_name
+from bench.procs import calf_cds_argv, calf_cds_env, free_port, serve, uvicorn_argv
+from bench.stats import mib, ms
+from bench.table import Row, machine, render, summary
+
+CONCURRENCY = 16
+FHIR_DELAY_MS = 50
+EVALUATION_TIME_ENV = EVALUATION_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
+RSS_LIMIT = 150 * 1024 * 1024
+# "No growth": RSS after the soak within 5 MiB (or 5 %) of RSS after warm-up. Allocator
+# arenas settle in the first thousand requests; a leak of even 1 KiB per request would
+# show as ~10 MiB over 10,000 requests.
+GROWTH_ALLOWANCE = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    inproc_budget_s: float
+    warmup_s: float
+    duration_s: float
+    drain_s: float
+    soak_total: int
+    extra_startups: int
+
+
+FULL = Plan(inproc_budget_s=2.5, warmup_s=3, duration_s=10, drain_s=5, soak_total=10_000, extra_startups=2)
+QUICK = Plan(inproc_budget_s=0.4, warmup_s=1, duration_s=3, drain_s=2, soak_total=1_000, extra_startups=0)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def inprocess_rows(results: list[inprocess.SizeResult]) -> list[Row]:
+    rows: list[Row] = []
+    section = "1 in-process"
+    for r in results:
+        label = f"n={r.size:,} ({r.body_bytes / 1024:,.0f} KB)"
+        per_ours = r.ours.p50 / r.size * 1e6
+        per_naive = r.naive.p50 / r.size * 1e6
+        target, ok = "", None
+        if r.size == inprocess.TYPICAL_SIZE:
+            target, ok = "p50 <= 5 ms", r.ours.p50 <= 0.005
+        elif r.size == 10_000:
+            target, ok = "p50 <= 100 ms", r.ours.p50 <= 0.100
+        rows.append(Row(section, f"{label} ours p50/p99",
+                        f"{ms(r.ours.p50)} / {ms(r.ours.p99)} ({per_ours:.1f} us/res, {r.ours.n} runs)",
+                        target, ok))
+        ratio_target, ratio_ok = "", None
+        if r.size in (inprocess.TYPICAL_SIZE, 10_000):
+            ratio_target, ratio_ok = ">= 20x", r.ratio >= 20
+        rows.append(Row(section, f"{label} naive p50/p99",
+                        f"{ms(r.naive.p50)} / {ms(r.naive.p99)} ({per_naive:.1f} us/res, {r.naive.n} runs)"))
+        rows.append(Row(section, f"{label} naive/ours (p50)", f"{r.ratio:.1f}x", ratio_target, ratio_ok))
+    topics = ", ".join(results[-1].card_topics) if results else ""
+    rows.append(Row(section, "cards fired (every size >= 100)", topics or "none"))
+    return rows
+
+
+def _load_value(r: LoadResult) -> str:
+    return (f"{r.rps:,.0f} req/s, p50 {ms(r.p50_s)}, p99 {ms(r.p99_s)}, "
+            f"errors {r.errors} ({r.requests:,} req in {r.duration_s:.1f} s)")
+
+
+def http_rows(tool: str, body_kb: float, ours: Throughput, floor: Throughput, drain: LoadResult,
+              single: float) -> list[Row]:
+    section = "2 http"
+    o, f = ours.measured, floor.measured
+    rows = [
+        Row(section, "load generator", f"{describe(tool)}; {CONCURRENCY} connections"),
+        Row(section, "request", f"typical patient-view, n={inprocess.TYPICAL_SIZE} resources, {body_kb:.0f} KB"),
+        Row(section, "ours (calf-cds serve, 1 worker)", _load_value(o), "errors = 0", o.errors == 0),
+        Row(section, "floor (bare FastAPI, parse + fixed card)", _load_value(f), "errors = 0", f.errors == 0),
+        Row(section, "throughput ours/floor", f"{o.rps / f.rps:.2f}x", ">= 0.5x", o.rps / f.rps >= 0.5),
+        Row(section, "p99 ours/floor", f"{o.p99_s / f.p99_s:.2f}x", "<= 2x", o.p99_s / f.p99_s <= 2),
+        Row(section, "generator check: /drain (read body only)",
+            f"{drain.rps:,.0f} req/s = {drain.rps / o.rps:.1f}x ours, {drain.rps / f.rps:.1f}x floor",
+            ">= 2x floor", drain.rps >= 2 * f.rps),
+        Row(section, "ours, one request at a time (p50)", ms(single)),
+    ]
+    return rows
+
+
+def fallback_rows(result: fallback.Fallback) -> list[Row]:
+    section = "3 fallback"
+    return [
+        Row(section, f"one FHIR round trip (Observation search, +{FHIR_DELAY_MS} ms delay)",
+            f"p50 {ms(result.round_trip.p50)}, p99 {ms(result.round_trip.p99)} ({result.round_trip.n} runs)"),
+        Row(section, "hook call without prefetch (8 queries)",
+            f"p50 {ms(result.fallback.p50)}, p99 {ms(result.fallback.p99)} ({result.fallback.n} runs, "
+            f"{result.cards} cards)"),
+        Row(section, "fallback / one round trip (p50)", f"{result.ratio:.2f}x", "<= 1.5x", result.ratio <= 1.5),
+    ]
+
+
+def startup_rows(samples: list[float], first_calls: list[float], mem: Soak, plan: Plan) -> list[Row]:
+    section = "4 start-up/memory"
+    median = sorted(samples)[len(samples) // 2]
+    points = ", ".join(f"{mib(rss)} @{n:,}" for n, rss in mem.points)
+    allowance = max(GROWTH_ALLOWANCE, mem.rss_start // 20)
+    return [
+        Row(section, "start-up: process start -> first 200 GET /cds-services",
+            f"median {median:.2f} s, worst {max(samples):.2f} s ({len(samples)} starts)",
+            "< 2 s", median < 2.0),
+        Row(section, "first hook call after start-up", ", ".join(ms(s) for s in first_calls)),
+        Row(section, "worker RSS after warm-up", mib(mem.rss_start), "< 150 MiB", mem.rss_start < RSS_LIMIT),
+        Row(section, f"worker RSS after {mem.requests:,} requests", mib(mem.rss_end), "< 150 MiB",
+            mem.rss_end < RSS_LIMIT),
+        Row(section, "RSS growth over the soak", f"{mem.growth / 1024 / 1024:+.1f} MiB ({points})",
+            f"<= {mib(allowance)}" + ("" if mem.requests >= plan.soak_total else " (short soak)"),
+            mem.growth <= allowance and mem.requests >= plan.soak_total),
+        Row(section, "errors during the soak", str(mem.errors), "0", mem.errors == 0),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short smoke run (figures not reference)")
+    parser.add_argument("--tool", choices=["wrk", "httpx"], help="load generator (default: wrk if installed)")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    tool = args.tool or tool_name()
+    began = time.perf_counter()
+    rows: list[Row] = []
+
+    log("1/4 in-process evaluation")
+    rows += inprocess_rows(inprocess.run(budget_s=plan.inproc_budget_s, log=log))
+
+    with tempfile.TemporaryDirectory(prefix="calf-bench-") as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        typical = orjson.dumps(hook_request(inprocess.TYPICAL_SIZE))
+        body_path = workdir / "typical.json"
+        body_path.write_bytes(typical)
+        bundle_path = workdir / "bundle.json"
+        bundle_path.write_bytes(orjson.dumps(synthetic_bundle(inprocess.TYPICAL_SIZE)))
+
+        log("2/4 start-up")
+        extra = startup.measure(workdir, typical, EVALUATION_TIME_ENV, plan.extra_startups)
+
+        stub_port, ours_port, floor_port = free_port(), free_port(), free_port()
+        stub = stack.enter_context(serve(
+            "fhir-stub", uvicorn_argv("bench.fhir_stub:create_app", stub_port, "warning"), port=stub_port,
+            ready_path="/fhir/metadata", workdir=workdir,
+            env={"BENCH_STUB_BUNDLE": str(bundle_path), "BENCH_STUB_DELAY_MS": str(FHIR_DELAY_MS)}))
+        ours_dir = workdir / "ours"
+        ours_dir.mkdir()
+        ours = stack.enter_context(serve(
+            "calf-cds", calf_cds_argv(ours_port), port=ours_port, ready_path="/cds-services",
+            workdir=ours_dir, env=calf_cds_env(ours_dir, EVALUATION_TIME_ENV)))
+        first_call = sequential_latency(ours.base_url + HOOK_PATH, typical, 1).p50
+        floor = stack.enter_context(serve(
+            "floor", uvicorn_argv("bench.floor:create_app", floor_port), port=floor_port,
+            ready_path="/cds-services", workdir=workdir))
+
+        log(f"3/4 HTTP ({tool}, {CONCURRENCY} connections, {plan.duration_s:.0f} s each)")
+        common = {"concurrency": CONCURRENCY, "workdir": workdir, "tool": tool}
+        ours_warm = run_load(ours.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
+        rss_warm = ours.rss()
+        floor_warm = run_load(floor.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
+        ours_run = run_load(ours.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
+        floor_run = run_load(floor.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
+        drain = run_load(floor.base_url + "/drain", body_path, duration_s=plan.drain_s, **common)
+        single = sequential_latency(ours.base_url + HOOK_PATH, typical, 20).p50
+        log(f"  ours {ours_run.rps:,.0f} req/s, floor {floor_run.rps:,.0f} req/s; soak to {plan.soak_total:,}")
+        mem = soak(ours, body_path, ours_run, rss_start=rss_warm, total=plan.soak_total, log=log, **common)
+
+        log(f"4/4 fallback fetch (stub FHIR server, {FHIR_DELAY_MS} ms per response)")
+        fb = fallback.measure(ours.base_url, f"{stub.base_url}/fhir")
+
+        rows += http_rows(tool, len(typical) / 1024, Throughput(ours_warm, ours_run),
+                          Throughput(floor_warm, floor_run), drain, single)
+        rows += fallback_rows(fb)
+        rows += startup_rows([ours.startup_s, *extra.samples], [first_call, *extra.first_call_s], mem, plan)
+
+    elapsed = time.perf_counter() - began
+    print(f"calf-cds benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {'QUICK (smoke) ' if args.quick else ''}"
+          f"run took {elapsed:.0f} s")
+    print(f"machine: {machine()}")
+    print()
+    print(render(rows))
+    print()
+    print(summary(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
