@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog
-from .clinical.engine import evaluate
+from .clinical.engine import TOPICS, evaluate
 from .clinical.extract import extract_facts
 from .config import Settings
 from .record import PatientRecord
@@ -36,7 +36,9 @@ class Pipeline:
 
     @classmethod
     def load(cls, settings: Settings, cards_dir: Path | None = None) -> Pipeline:
-        return cls(settings, Terminology.load(), Catalog.load(cards_dir or settings.cards_dir or DEFAULT_CARDS_DIR))
+        catalog = Catalog.load(cards_dir or settings.cards_dir or DEFAULT_CARDS_DIR)
+        catalog.require(TOPICS)  # every rule's topic has an active card, or no start-up
+        return cls(settings, Terminology.load(), catalog)
 
     def now(self) -> datetime:
         return self.settings.evaluation_time or datetime.now(UTC)
@@ -53,7 +55,8 @@ class Pipeline:
         cards: list[dict[str, Any]] = []
         issued: list[IssuedCardInfo] = []
         for finding in findings:
-            card = self.catalog.render(finding)
+            # FHIR R4 ServiceRequest.subject is required on suggested orders.
+            card = self.catalog.render(finding, subject=f"Patient/{record.patient_id}")
             meta = self.catalog.card_meta(finding.topic)
             cards.append(card)
             issued.append(IssuedCardInfo(uuid=card["uuid"], topic=finding.topic, version=meta.version))

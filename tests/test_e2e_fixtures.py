@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from cds_service.evaluate import request_from_bundle
-from fhir_server import FhirTestServer, load_bundle
+from fhir_server import FhirTestServer, load_bundle, post_transaction
 from support import FIXTURES, SCHEMAS, load_json, make_settings, patient_view, service
 
 SERVICE = "/cds-services/calf-pain-review"
@@ -60,9 +60,14 @@ async def test_fixture_with_full_prefetch(tmp_path: Path, entry: dict[str, Any])
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
 async def test_fixture_through_fhir_server(tmp_path: Path, entry: dict[str, Any], fhir_server: FhirTestServer) -> None:
-    if entry.get("invalidResources"):
-        pytest.skip("the FHIR server validates on write and refuses the deliberately invalid resource")
-    load_bundle(fhir_server, entry["file"])
+    bundle = load_json(FIXTURES / entry["file"])
+    # A real server validates on write and refuses the deliberately invalid resource; it
+    # can only reach us through prefetch (tested above), so it stays out of the server.
+    invalid = set(entry.get("invalidResourceIds", []))
+    bundle["entry"] = [
+        e for e in bundle["entry"] if f"{e['resource']['resourceType']}/{e['resource']['id']}" not in invalid
+    ]
+    post_transaction(fhir_server, bundle)
     body = patient_view(entry["patientId"])
     if entry.get("encounterId"):
         body["context"]["encounterId"] = entry["encounterId"]

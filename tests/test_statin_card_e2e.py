@@ -23,6 +23,11 @@ def statin_card(body: dict) -> dict:
     card = cards[0]
     assert card["indicator"] == "warning"
     assert "atorvastatin" in card["detail"].lower()
+    assert "atorvastatin 20 MG Oral Tablet" in card["summary"]
+    assert "once daily" in card["detail"]  # dose as charted, never cut in the detail
+    for suggestion in card.get("suggestions", []):
+        for action in suggestion["actions"]:
+            assert action["resource"]["subject"] == {"reference": f"Patient/{PATIENT}"}
     assert card["uuid"]
     return card
 

@@ -146,6 +146,7 @@ def evaluate(
         indicator=None,
         values={
             "statin": join(medication_text(m) for m in statins),
+            "statin_name": join(m.display for m in statins),
             "reason": "both" if symptoms and ck_high else ("symptoms" if symptoms else "ck"),
             "symptoms": symptom_text(symptoms) or "none recorded",
             "ck": ck_text,
