@@ -36,7 +36,7 @@ class ClinicalSettings(BaseModel):
     surgery_context_window_days: int = 84
     # Postpartum: 6 weeks is conventional, NOT sourced; needs clinical sign-off [§3, §4.4]
     postpartum_window_days: int = 42
-    # Context labs shown on the statin card (TSH, eGFR, creatinine) look-back
+    # Context labs shown on the statin card (TSH, eGFR, creatinine) look-back: assumption
     context_lab_window_days: int = 365
 
     # Potassium (mmol/L): hypokalemia < 3.5; severe < 2.5 [§2.1]
@@ -60,7 +60,8 @@ class ClinicalSettings(BaseModel):
     # Age thresholds: statin myopathy > 80 [§1.6]; DVT "advanced age" Padua >= 70 [§4.3]
     statin_risk_age_over: int = 80
     dvt_risk_age_min: int = 70
-    # TSH upper limit used only when the result has no referenceRange (mIU/L)
+    # TSH upper limit used only when the result has no referenceRange (mIU/L): an
+    # assumption (a common adult upper limit); clinical.md §2.6 says use the lab's range
     tsh_default_uln: float = 4.5
     # eGFR below which CKD is flagged (mL/min/1.73m2) [§2.6]
     egfr_ckd_max: float = 60.0
