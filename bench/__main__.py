@@ -75,8 +75,10 @@ def inprocess_rows(results: list[inprocess.SizeResult]) -> list[Row]:
         rows.append(Row(section, f"{label} naive p50/p99",
                         f"{ms(r.naive.p50)} / {ms(r.naive.p99)} ({per_naive:.1f} us/res, {r.naive.n} runs)"))
         rows.append(Row(section, f"{label} naive/ours (p50)", f"{r.ratio:.1f}x", ratio_target, ratio_ok))
-    topics = ", ".join(results[-1].card_topics) if results else ""
-    rows.append(Row(section, "cards fired (every size >= 100)", topics or "none"))
+    typical = next((r for r in results if r.size == inprocess.TYPICAL_SIZE), None)
+    if typical is not None:
+        rows.append(Row(section, f"cards fired at n={typical.size}", ", ".join(typical.card_topics) or "none"))
+    rows.append(Row(section, "cards per size", ", ".join(f"n={r.size:,}: {len(r.card_topics)}" for r in results)))
     return rows
 
 
