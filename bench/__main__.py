@@ -20,7 +20,7 @@ import orjson
 
 from bench import fallback, inprocess, startup
 from bench.data import EVALUATION_TIME, hook_request, synthetic_bundle
-from bench.http import HOOK_PATH, Soak, Throughput, sequential_latency, soak, throughput
+from bench.http import HOOK_PATH, Soak, Throughput, sequential_latency, soak
 from bench.loadgen import LoadResult, describe, run_load, tool_name
 from bench.procs import calf_cds_argv, calf_cds_env, free_port, serve, uvicorn_argv
 from bench.stats import mib, ms

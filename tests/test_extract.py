@@ -218,7 +218,8 @@ def test_potassium_codes_newest_first(t: Terminology) -> None:
         obs("k3", "2823-3", 3.5, when="2025-05-01T08:00:00Z"),
     ), t, NOW)
     results = facts.labs[F.POTASSIUM]
-    assert [r.resource_ref for r in results] == ["Observation/k2", "Observation/k3", "Observation/k1"]
+    # Only the newest usable result of a group is kept (and validated): rules read latest().
+    assert [r.resource_ref for r in results] == ["Observation/k2"]
     assert results[0].value == 3.2 and results[0].unit == "mmol/L" and results[0].code == "6298-4"
     assert results[0].reported == "3.2 meq/L"
     latest = facts.latest(F.POTASSIUM)
@@ -303,9 +304,10 @@ def test_d_dimer_ddu_and_text(t: Terminology) -> None:
              "code": {"coding": [{"system": "http://example.org/lab", "code": "DD"}], "text": "D-Dimer, quant"},
              "effectiveDateTime": "2025-05-21T08:00:00Z",
              "valueQuantity": {"value": 0.4, "unit": "mg/L FEU"}}
-    results = extract_facts(record(ddu, local), t, NOW).labs[F.D_DIMER]
-    assert [(r.resource_ref, r.value, r.assay_basis) for r in results] == [
-        ("Observation/dd2", pytest.approx(400.0), "FEU"), ("Observation/dd1", 600.0, "DDU")]
+    [newest] = extract_facts(record(ddu, local), t, NOW).labs[F.D_DIMER]
+    assert (newest.resource_ref, newest.value, newest.assay_basis) == ("Observation/dd2", pytest.approx(400.0), "FEU")
+    [ddu_only] = extract_facts(record(ddu), t, NOW).labs[F.D_DIMER]
+    assert (ddu_only.resource_ref, ddu_only.value, ddu_only.assay_basis) == ("Observation/dd1", 600.0, "DDU")
 
 
 def test_abi_by_text(t: Terminology) -> None:
@@ -480,3 +482,30 @@ def test_ten_thousand_resources_timing(t: Terminology) -> None:
           f"({len(facts.medications)} medications, {sum(map(len, facts.labs.values()))} labs, "
           f"{len(facts.findings)} findings)")
     assert facts.skipped_resources == 0
+
+
+def test_only_the_newest_usable_result_is_validated(t: Terminology) -> None:
+    """Older results are never modelled (issue #4): an invalid old one is not even counted,
+    while an invalid or unusable newest one falls through to the next."""
+    old_invalid = obs("k-old", "2823-3", 3.0, when="2025-01-01T08:00:00Z", interpretation="not-a-list")
+    newest = obs("k-new", "2823-3", 4.1, when="2025-05-20T08:00:00Z")
+    facts = extract_facts(record(old_invalid, newest), t, NOW)
+    assert facts.skipped_resources == 0
+    assert facts.latest(F.POTASSIUM).resource_ref == "Observation/k-new"
+    newest_invalid = obs("k-bad", "2823-3", 2.0, when="2025-05-21T08:00:00Z", interpretation="not-a-list")
+    see_comment = obs("k-text", "6298-4", 0, when="2025-05-22T08:00:00Z")
+    see_comment.pop("valueQuantity")
+    see_comment["valueString"] = "see comment"
+    facts = extract_facts(record(old_invalid, newest, newest_invalid, see_comment), t, NOW)
+    assert facts.skipped_resources == 1
+    assert facts.latest(F.POTASSIUM).resource_ref == "Observation/k-new"
+
+
+def test_classification_is_memoised_per_concept(t: Terminology) -> None:
+    vitals = [{"resourceType": "Observation", "id": f"hr{i}", "status": "final", "subject": PAT,
+               "code": {"coding": [{"system": LOINC, "code": "8867-4", "display": "Heart rate"}]},
+               "effectiveDateTime": "2025-05-20T08:00:00Z", "valueQuantity": {"value": 70, "unit": "/min"}}
+              for i in range(50)]
+    t.memo.clear()
+    extract_facts(record(*vitals), t, NOW)
+    assert len(t.memo) == 1

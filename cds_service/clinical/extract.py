@@ -300,24 +300,59 @@ class _Extractor:
 
     # --- observations: labs and coded findings -----------------------------------------
     def observations(self, facts: PatientFacts) -> None:
-        labs: dict[str, list[LabResult]] = {}
+        """Labs and coded findings.
+
+        Rules read only the newest usable result of each lab group (``facts.latest``), so
+        candidates are ranked by date from the raw JSON and validated newest first until
+        one is usable: older results are never modelled (issue #4, cost per call).
+        """
+        candidates: dict[str, list[tuple[datetime, Resource, str | None, Any]]] = {}
         for resource in self.record.of_type("Observation"):
             if resource.get("status") not in LAB_STATUSES:
                 continue
             code = resource.get("code")
-            group, loinc = self._lab_group(code)
+            group, loinc, finding_groups = self._classify_concept(code)
             if group is not None:
-                result = self._lab(resource, group, loinc, code)
+                effective = self._effective(resource)
+                if effective is not None and effective <= self.now:  # undated / replay: out
+                    candidates.setdefault(group, []).append((effective, resource, loinc, code))
+            elif finding_groups or isinstance(resource.get("valueCodeableConcept"), Mapping):
+                self._observation_finding(facts, resource, code)
+        labs: dict[str, list[LabResult]] = {}
+        for group, items in candidates.items():
+            items.sort(key=lambda item: item[0], reverse=True)
+            for effective, resource, loinc, code in items:
+                result = self._lab(resource, group, loinc, code, effective)
                 if result is not None:
-                    labs.setdefault(group, []).append(result)
-                continue
-            self._observation_finding(facts, resource, code)
-        for group, results in labs.items():
-            results.sort(key=lambda r: r.effective, reverse=True)
+                    labs[group] = [result]
+                    break
         facts.labs = labs
 
-    def _lab_group(self, code: Any) -> tuple[str | None, str | None]:
+    def _classify_concept(self, code: Any) -> tuple[str | None, str | None, frozenset[str]]:
+        """(lab group, matching LOINC, finding groups) of an Observation.code.
+
+        Memoised per distinct concept on the Terminology, so the thousands of vital signs
+        in a large chart cost one dict look-up each after the first.
+        """
         codings = _codings(code)
+        key = (
+            "obs",
+            tuple((c.get("system"), c.get("code"), c.get("display")) for c in codings),
+            code.get("text") if isinstance(code, Mapping) else None,
+        )
+        try:
+            return self.t.memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable junk inside the concept: classify without the memo
+            key = None
+        group, loinc = self._classify_lab(code, codings)
+        found = (group, loinc, frozenset() if group else self.t.codings_groups(codings))
+        if key is not None:
+            self.t.remember(key, found)
+        return found
+
+    def _classify_lab(self, code: Any, codings: list[Mapping[str, Any]]) -> tuple[str | None, str | None]:
         for coding in codings:
             c = coding.get("code")
             if isinstance(c, str) and c in self._lab_codes:
@@ -336,16 +371,14 @@ class _Extractor:
                 or parse_datetime(resource.get("effectiveInstant"))
                 or parse_datetime(resource.get("issued")))
 
-    def _lab(self, resource: Resource, group: str, loinc: str | None, code: Any) -> LabResult | None:
+    def _lab(self, resource: Resource, group: str, loinc: str | None, code: Any,
+             effective: datetime) -> LabResult | None:
         quantity = resource.get("valueQuantity")
         if not isinstance(quantity, Mapping):
             return None  # valueString "see comment", valueCodeableConcept …: not numeric
         value = quantity.get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
-        effective = self._effective(resource)
-        if effective is None or effective > self.now:
-            return None  # undated, or after the evaluation time (replay)
         unit_code = quantity.get("code") if isinstance(quantity.get("code"), str) else None
         unit_text = quantity.get("unit") if isinstance(quantity.get("unit"), str) else None
         conv = units.converter(group, unit_code, unit_text, loinc)

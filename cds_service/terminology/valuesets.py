@@ -98,7 +98,12 @@ def _word_regex(words: Iterable[str]) -> re.Pattern[str] | None:
 class Terminology:
     """In-memory look-up tables built from ``data/terminology.json``."""
 
+    MEMO_LIMIT = 50_000
+
     def __init__(self, doc: Mapping[str, Any]) -> None:
+        # Classification results per distinct concept, shared by every request (a chart's
+        # vital signs repeat the same few codes thousands of times). Bounded.
+        self.memo: dict[Any, Any] = {}
         meds = doc["medications"]
         self.sources: dict[str, dict[str, Any]] = dict(doc["sources"])
         self.ingredients: dict[str, dict[str, Any]] = dict(meds["ingredients"])
@@ -326,6 +331,12 @@ class Terminology:
                 if pattern.search(joined):
                     groups.add(group)
         return frozenset(groups)
+
+    def remember(self, key: Any, value: Any) -> None:
+        """Store a memoised classification (the memo is cleared when it is full)."""
+        if len(self.memo) >= self.MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[key] = value
 
     def cite(self, source_id: str) -> str:
         """One-line human citation of a source id (for docs and cards)."""
