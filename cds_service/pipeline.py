@@ -13,7 +13,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .clinical.engine import TOPICS, evaluate
-from .clinical.extract import extract_facts
+from .clinical.extract import extract_facts, preload_models
 from .config import Settings
 from .record import PatientRecord
 from .terminology.valuesets import Terminology
@@ -38,6 +38,7 @@ class Pipeline:
     def load(cls, settings: Settings, cards_dir: Path | None = None) -> Pipeline:
         catalog = Catalog.load(cards_dir or settings.cards_dir or DEFAULT_CARDS_DIR)
         catalog.require(TOPICS)  # every rule's topic has an active card, or no start-up
+        preload_models()
         return cls(settings, Terminology.load(), catalog)
 
     def now(self) -> datetime:

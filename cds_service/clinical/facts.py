@@ -144,7 +144,9 @@ class PatientFacts:
     sex: str | None = None  # administrative gender
     deceased: bool = False
     medications: list[MedicationFact] = field(default_factory=list)
-    labs: dict[str, list[LabResult]] = field(default_factory=dict)  # newest first
+    # The newest usable result of each group (rules read ``latest``); older results are
+    # not modelled at all, which keeps large charts cheap.
+    labs: dict[str, list[LabResult]] = field(default_factory=dict)
     findings: list[ClinicalFinding] = field(default_factory=list)
     procedures: list[ProcedureFact] = field(default_factory=list)
     skipped_resources: int = 0  # resources that failed validation
