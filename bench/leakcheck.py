@@ -4,12 +4,16 @@ Runs the service under uvicorn exactly as ``calf-cds serve`` does, in a subproce
 (``python -m bench.leakcheck serve``) with ``tracemalloc`` on; after a warm-up, SIGUSR1
 takes a first snapshot, the load generator sends ``--seconds`` of the typical request at
 16 connections, SIGUSR2 takes a second snapshot and writes the biggest differences (by
-allocation traceback) and the RSS before/after. About 40 s.
+allocation traceback), the RSS and thread count before/after, and how much RSS glibc's
+``malloc_trim(0)`` gives back: growth that trimming returns is freed memory the allocator
+kept (fragmentation), not live objects. About 40 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import gc
 import os
 import signal
@@ -58,6 +62,28 @@ def _live_responses() -> list[str]:
     return lines
 
 
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _trimmed_rss() -> str:
+    """RSS after ``malloc_trim(0)`` (glibc only), as a report line."""
+    from bench.procs import rss_bytes
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is None:
+        return "malloc_trim: not available (not glibc)"
+    trim(0)
+    return f"RSS after malloc_trim(0): {rss_bytes(os.getpid()) / 2**20:.1f} MiB"
+
+
 def serve_traced(port: int, report: Path) -> None:
     import uvicorn
 
@@ -72,15 +98,16 @@ def serve_traced(port: int, report: Path) -> None:
 
     def before(*_: object) -> None:
         gc.collect()
-        first[:] = [tracemalloc.take_snapshot(), rss_bytes(os.getpid())]
+        first[:] = [tracemalloc.take_snapshot(), rss_bytes(os.getpid()), _threads(os.getpid())]
 
     def after(*_: object) -> None:
         gc.collect()
         snapshot, rss = tracemalloc.take_snapshot(), rss_bytes(os.getpid())
-        old, old_rss = first
+        old, old_rss, old_threads = first
         traced_now, _ = tracemalloc.get_traced_memory()
         lines = [f"RSS {old_rss / 2**20:.1f} -> {rss / 2**20:.1f} MiB; traced Python heap now "
-                 f"{traced_now / 2**20:.1f} MiB", ""]
+                 f"{traced_now / 2**20:.1f} MiB; threads {old_threads} -> {_threads(os.getpid())}",
+                 _trimmed_rss(), ""]
         filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
         for stat in snapshot.filter_traces(filters).compare_to(old.filter_traces(filters), "traceback")[:TOP]:
             lines.append(f"{stat.size_diff / 1024:+,.0f} KiB in {stat.count_diff:+,} blocks, allocated at:")

@@ -71,14 +71,21 @@ class AppState:
             raise
         log.debug("client authenticated: iss=%s", claims.get("iss"))
 
-    def record_issued(
+    async def record_issued(
         self, service_id: str, hook_instance: str, issued: Sequence[IssuedCardInfo]
     ) -> None:
+        """Queue the issued cards on the store's writer (run as a background task).
+
+        Async on purpose: Starlette runs a sync background task in the thread pool, and one
+        pool thread per request, each writing to SQLite, is what starved writers past the
+        busy timeout and grew the worker's native memory under load. Queueing is
+        non-blocking, so it runs on the event loop; the store writes in batches.
+        """
         if self.feedback_store is None:
             return
         now = datetime.now(UTC)
         try:
-            self.feedback_store.record_issued(
+            self.feedback_store.enqueue_issued(
                 [
                     IssuedCard(
                         card_uuid=i.uuid,

@@ -13,14 +13,22 @@ The engine is synchronous SQLAlchemy 2.x; the web layer calls this from a thread
 SQLite connections are opened with ``check_same_thread=False``. Any SQLAlchemy URL works
 (``sqlite:///path``, ``sqlite://`` for memory, ``postgresql+psycopg://...``); database
 errors propagate as ``sqlalchemy.exc.SQLAlchemyError`` after the batch is rolled back.
+
+Issued cards are written on every hook call, so the web layer does not write them itself:
+it queues them (``enqueue_issued``, non-blocking) and one long-lived writer thread per
+store writes each batch in one transaction, within ``flush_interval_s``. A thread-pool
+write per request made dozens of threads queue for SQLite's single write lock (each
+commit is an fsync), which starved some past the busy timeout ("database is locked"), and
+it made the worker's native heap grow under load (docs/benchmark.md, known failure 4).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,6 +70,19 @@ from cds_service.models.feedback import (
 )
 
 OUTCOMES: tuple[str, ...] = ("accepted", "overridden")
+
+log = logging.getLogger("cds_service.feedback")
+
+# Longest an issued-card record waits in memory before its batch is written.
+ISSUED_FLUSH_INTERVAL_S = 0.5
+# A batch this large is written at once, without waiting for the interval.
+_ISSUED_BATCH = 500
+# While the database is failing, at most this many records wait; the oldest go first.
+_ISSUED_MAX_PENDING = 50_000
+# A batch that failed this many writes in a row is dropped (e.g. a value the database
+# refuses would otherwise block every later record).
+_ISSUED_MAX_ATTEMPTS = 3
+_WRITER_JOIN_TIMEOUT_S = 10.0
 
 # Bounded so PostgreSQL enforces what the wire model already checks; SQLite ignores them.
 _SERVICE_ID_LENGTH = 128
@@ -177,13 +198,29 @@ class FeedbackStore:
 
     Thread-safe: each call takes its own connection from the engine's pool (an in-memory
     SQLite database has a single shared connection, so calls on it are serialised).
+    Queued issued cards (``enqueue_issued``) are written by one writer thread, started at
+    the first enqueue and stopped by ``close``.
     """
 
-    def __init__(self, url: str) -> None:
-        """Open (but do not create) the database at ``url``; see ``create_schema``."""
+    def __init__(self, url: str, *, flush_interval_s: float = ISSUED_FLUSH_INTERVAL_S) -> None:
+        """Open (but do not create) the database at ``url``; see ``create_schema``.
+
+        ``flush_interval_s`` bounds how long a queued issued card waits before it is written.
+        """
+        if flush_interval_s <= 0:
+            raise ValueError("flush_interval_s must be positive")
         self._engine, in_memory = _make_engine(url)
         # One shared connection (StaticPool) must not interleave two transactions.
         self._lock: AbstractContextManager[Any] = threading.Lock() if in_memory else nullcontext()
+        self._flush_interval_s = flush_interval_s
+        # Guards the queue below; the writer thread waits on it.
+        self._queue = threading.Condition(threading.Lock())
+        self._pending: list[IssuedCard] = []
+        self._failed_attempts = 0
+        self._closing = False
+        self._writer: threading.Thread | None = None
+        # One flush at a time, so batches reach the database in the order they were queued.
+        self._flush_lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
@@ -210,8 +247,62 @@ class FeedbackStore:
         ]
         if not rows:
             return
-        with self._lock, self._engine.begin() as conn:
+        with self._lock, self._write_transaction() as conn:
             insert_ignoring_duplicates(conn, issued_cards_table, rows, _ISSUED_KEY)
+
+    def enqueue_issued(self, cards: Sequence[IssuedCard]) -> None:
+        """Queue cards for ``record_issued`` on the writer thread; never waits for the database.
+
+        They are written within ``flush_interval_s`` (at once when a batch fills), always
+        before a later ``record_feedback`` looks them up, and at the latest by ``close``.
+        A failed write is retried at the next interval.
+        """
+        for card in cards:
+            _as_utc(card.issued_at, "issued_at")  # refuse bad input here, not in the writer
+        if not cards:
+            return
+        with self._queue:
+            if self._closing:
+                raise RuntimeError("the feedback store is closed")
+            self._pending.extend(cards)
+            overflow = len(self._pending) - _ISSUED_MAX_PENDING
+            if overflow > 0:
+                del self._pending[:overflow]
+                log.error("issued-card queue full: dropped %d oldest records", overflow)
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_queued, name="feedback-issued-writer", daemon=True
+                )
+                self._writer.start()
+            if len(self._pending) >= _ISSUED_BATCH:
+                self._queue.notify()
+
+    def flush_issued(self) -> int:
+        """Write every queued issued card now, on the calling thread; return how many.
+
+        On a database error the batch goes back to the head of the queue (dropped after
+        ``_ISSUED_MAX_ATTEMPTS`` failures in a row) and the error propagates.
+        """
+        with self._flush_lock:
+            with self._queue:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            try:
+                self.record_issued(batch)
+            except Exception:
+                with self._queue:
+                    self._failed_attempts += 1
+                    if self._failed_attempts < _ISSUED_MAX_ATTEMPTS:
+                        self._pending[:0] = batch
+                    else:
+                        self._failed_attempts = 0
+                        log.error("dropped %d issued-card records after %d failed writes",
+                                  len(batch), _ISSUED_MAX_ATTEMPTS)
+                raise
+            with self._queue:
+                self._failed_attempts = 0
+            return len(batch)
 
     def record_feedback(
         self, service_id: str, entries: Sequence[FeedbackEntry], received_at: datetime
@@ -225,13 +316,16 @@ class FeedbackStore:
         received = _as_utc(received_at, "received_at")
         if not entries:
             return 0
+        # Cards still queued must be visible to the lookup, or their feedback would be
+        # stored without a topic.
+        self._flush_quietly()
         with self._lock:
             # Issued-card rows never change once written, so reading them before the write
             # transaction is safe, and it keeps that transaction write-only: SQLite can then
             # wait for the write lock instead of failing a read-to-write upgrade.
             known = self._issued_lookup(service_id, {entry.card for entry in entries})
             rows = [_feedback_row(service_id, entry, received, known) for entry in entries]
-            with self._engine.begin() as conn:
+            with self._write_transaction() as conn:
                 return insert_ignoring_duplicates(conn, feedback_table, rows, _FEEDBACK_KEY)
 
     def list_feedback(self, service_id: str | None = None) -> list[StoredFeedback]:
@@ -263,7 +357,15 @@ class FeedbackStore:
         return counts
 
     def close(self) -> None:
-        """Release all pooled connections (an in-memory database is discarded)."""
+        """Write queued issued cards, stop the writer and release all pooled connections
+        (an in-memory database is discarded). Idempotent."""
+        with self._queue:
+            self._closing = True
+            writer = self._writer
+            self._queue.notify()
+        if writer is not None:
+            writer.join(_WRITER_JOIN_TIMEOUT_S)
+        self._flush_quietly()
         self._engine.dispose()
 
     def __enter__(self) -> FeedbackStore:
@@ -271,6 +373,42 @@ class FeedbackStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Connection]:
+        """A transaction that will write.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken up front,
+        where the busy timeout applies. A deferred transaction that has read first and then
+        upgrades to a write may instead get SQLITE_BUSY at once, without waiting, since
+        waiting could deadlock (https://www.sqlite.org/lang_transaction.html). The sqlite3
+        driver sends no BEGIN of its own while a transaction is open, and still commits.
+        Other databases keep their usual transaction.
+        """
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+
+    def _write_queued(self) -> None:
+        """Writer thread: write the queue once its oldest record has waited the interval
+        (or a batch is full), until ``close``."""
+        while True:
+            with self._queue:
+                while not self._pending and not self._closing:
+                    self._queue.wait()
+                if not self._closing and len(self._pending) < _ISSUED_BATCH:
+                    self._queue.wait(self._flush_interval_s)
+                closing = self._closing
+            if closing:
+                return  # ``close`` writes what is left, on its own thread
+            self._flush_quietly()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush_issued()
+        except Exception:  # kept queued and retried; never kill the writer or a caller
+            log.exception("could not record issued cards (kept queued for a retry)")
 
     def _issued_lookup(
         self, service_id: str, card_uuids: Iterable[str]
