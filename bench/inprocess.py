@@ -50,8 +50,11 @@ class Evaluator:
     """Holds the loaded pipeline and the service's prefetch templates."""
 
     def __init__(self, settings: Settings | None = None) -> None:
+        # Validation verdict cache off: every run validates what the rules read, as a
+        # chart seen for the first time would (the HTTP section runs with the default).
         self.settings = settings or Settings(
-            auth_enabled=False, database_url="sqlite://", evaluation_time=EVALUATION_TIME
+            auth_enabled=False, database_url="sqlite://", evaluation_time=EVALUATION_TIME,
+            validation_cache_size=0,
         )
         self.pipeline = Pipeline.load(self.settings)
         self.templates = definition(self.pipeline.terminology.observation_search_codes()).prefetch

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     # CORS
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
 
+    # Validation verdicts remembered by the exact JSON of a resource (0 turns it off):
+    # the same chart re-sent on every open is validated once. Bounded memory.
+    validation_cache_size: int = 4096
+
     # Clinical evaluation; ``evaluation_time`` replays historical data (None: now)
     evaluation_time: datetime | None = None
     clinical: ClinicalSettings = Field(default_factory=ClinicalSettings)

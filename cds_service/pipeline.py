@@ -13,7 +13,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .clinical.engine import TOPICS, evaluate
-from .clinical.extract import extract_facts, preload_models
+from .clinical.extract import VerdictCache, extract_facts, preload_models
 from .config import Settings
 from .record import PatientRecord
 from .terminology.valuesets import Terminology
@@ -33,6 +33,7 @@ class Pipeline:
         self.settings = settings
         self.terminology = terminology
         self.catalog = catalog
+        self.verdicts = VerdictCache(settings.validation_cache_size)
 
     @classmethod
     def load(cls, settings: Settings, cards_dir: Path | None = None) -> Pipeline:
@@ -51,7 +52,7 @@ class Pipeline:
         at = now or self.now()
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
-        facts = extract_facts(record, self.terminology, at)
+        facts = extract_facts(record, self.terminology, at, self.verdicts)
         findings = evaluate(facts, self.settings.clinical)
         cards: list[dict[str, Any]] = []
         issued: list[IssuedCardInfo] = []

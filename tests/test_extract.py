@@ -509,3 +509,32 @@ def test_classification_is_memoised_per_concept(t: Terminology) -> None:
     t.memo.clear()
     extract_facts(record(*vitals), t, NOW)
     assert len(t.memo) == 1
+
+
+def test_validation_verdicts_are_remembered_by_exact_content(t: Terminology, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cds_service.clinical import extract as ex
+
+    validated: list[bytes] = []
+    model = ex._model("Observation")
+    original = model.model_validate_json
+
+    def counting(raw: bytes, *a: Any, **k: Any) -> Any:
+        validated.append(raw)
+        return original(raw, *a, **k)
+
+    monkeypatch.setattr(model, "model_validate_json", counting)
+    cache = ex.VerdictCache(16)
+    good = obs("k1", "2823-3", 3.1)
+    bad = obs("k2", "2823-3", 3.0, when="2025-05-21T08:00:00Z", interpretation="not-a-list")
+    first = extract_facts(record(good, bad), t, NOW, cache)
+    second = extract_facts(record(good, bad), t, NOW, cache)
+    assert len(validated) == 2  # each distinct resource validated once, across calls
+    assert first.skipped_resources == second.skipped_resources == 1  # cached "invalid" still counts
+    assert second.latest(F.POTASSIUM).resource_ref == "Observation/k1"
+    changed = dict(good, valueQuantity={"value": 2.9, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"})
+    extract_facts(record(changed), t, NOW, cache)
+    assert len(validated) == 3  # different content: validated again
+    off = ex.VerdictCache(0)
+    extract_facts(record(good), t, NOW, off)
+    extract_facts(record(good), t, NOW, off)
+    assert len(off) == 0 and len(validated) == 5
