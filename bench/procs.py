@@ -114,10 +114,12 @@ def serve(
 
 
 def uvicorn_argv(app_factory: str, port: int, log_level: str = "info") -> list[str]:
-    """uvicorn with the settings ``calf-cds serve`` uses (factory, 1 worker, no proxy headers)."""
+    """uvicorn with the settings ``calf-cds serve`` uses (factory, 1 worker, no proxy
+    headers, the asyncio event loop)."""
     return [
         sys.executable, "-m", "uvicorn", app_factory, "--factory", "--host", HOST, "--port", str(port),
-        "--workers", "1", "--log-level", log_level, "--no-proxy-headers", "--app-dir", str(REPO_ROOT),
+        "--workers", "1", "--log-level", log_level, "--no-proxy-headers", "--loop", "asyncio",
+        "--app-dir", str(REPO_ROOT),
     ]
 
 
