@@ -88,7 +88,7 @@ def _load_value(r: LoadResult) -> str:
 
 
 def http_rows(tool: str, body_kb: float, ours: Throughput, floor: Throughput, drain: LoadResult,
-              single: float) -> list[Row]:
+              single: float, cold: LoadResult) -> list[Row]:
     section = "2 http"
     o, f = ours.measured, floor.measured
     rows = [
@@ -102,6 +102,8 @@ def http_rows(tool: str, body_kb: float, ours: Throughput, floor: Throughput, dr
             f"{drain.rps:,.0f} req/s = {drain.rps / o.rps:.1f}x ours, {drain.rps / f.rps:.1f}x floor",
             ">= 2x floor", drain.rps >= 2 * f.rps),
         Row(section, "ours, one request at a time (p50)", ms(single)),
+        Row(section, "ours, every chart seen for the first time (verdict cache off)",
+            f"{_load_value(cold)}; {cold.rps / f.rps:.2f}x floor throughput, {cold.p99_s / f.p99_s:.2f}x floor p99"),
     ]
     return rows
 
@@ -176,6 +178,16 @@ def main(argv: list[str] | None = None) -> int:
         floor = stack.enter_context(serve(
             "floor", uvicorn_argv("bench.floor:create_app", floor_port), port=floor_port,
             ready_path="/cds-services", workdir=workdir))
+        # The same service with the validation verdict cache off: every request is a
+        # chart seen for the first time (the main figures repeat one chart, as a clinic
+        # re-opening charts does, so validation verdicts are remembered).
+        cold_port = free_port()
+        cold_dir = workdir / "cold"
+        cold_dir.mkdir()
+        cold = stack.enter_context(serve(
+            "calf-cds-cold", calf_cds_argv(cold_port), port=cold_port, ready_path="/cds-services",
+            workdir=cold_dir, env={**calf_cds_env(cold_dir, EVALUATION_TIME_ENV),
+                                   "CALF_CDS_VALIDATION_CACHE_SIZE": "0"}))
 
         log(f"3/4 HTTP ({tool}, {CONCURRENCY} connections, {plan.duration_s:.0f} s each)")
         common = {"concurrency": CONCURRENCY, "workdir": workdir, "tool": tool}
@@ -185,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         ours_run = run_load(ours.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
         floor_run = run_load(floor.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
         drain = run_load(floor.base_url + "/drain", body_path, duration_s=plan.drain_s, **common)
+        run_load(cold.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
+        cold_run = run_load(cold.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
         single = sequential_latency(ours.base_url + HOOK_PATH, typical, 20).p50
         log(f"  ours {ours_run.rps:,.0f} req/s, floor {floor_run.rps:,.0f} req/s; soak to {plan.soak_total:,}")
         mem = soak(ours, body_path, ours_run, rss_start=rss_warm, total=plan.soak_total, log=log, **common)
@@ -193,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         fb = fallback.measure(ours.base_url, f"{stub.base_url}/fhir")
 
         rows += http_rows(tool, len(typical) / 1024, Throughput(ours_warm, ours_run),
-                          Throughput(floor_warm, floor_run), drain, single)
+                          Throughput(floor_warm, floor_run), drain, single, cold_run)
         rows += fallback_rows(fb)
         rows += startup_rows([ours.startup_s, *extra.samples], [first_call, *extra.first_call_s], mem, plan)
 
