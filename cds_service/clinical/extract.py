@@ -123,6 +123,11 @@ def parse_datetime(value: Any) -> datetime | None:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
+def _one_of(value: Any, options: frozenset[str]) -> bool:
+    """Membership that tolerates broken FHIR (a list or object where a code belongs)."""
+    return isinstance(value, str) and value in options
+
+
 def _codings(concept: Any) -> list[Mapping[str, Any]]:
     if not isinstance(concept, Mapping):
         return []
@@ -275,7 +280,7 @@ class _Extractor:
         if facts.deceased:
             return  # a deceased patient has no current medications
         for resource in self.record.of_type("MedicationStatement"):
-            if resource.get("status") not in MED_STATEMENT_STATUSES:
+            if not _one_of(resource.get("status"), MED_STATEMENT_STATUSES):
                 continue
             period = resource.get("effectivePeriod") or {}
             if self._ended(period.get("end") if isinstance(period, Mapping) else None):
@@ -286,7 +291,7 @@ class _Extractor:
             dosage = resource.get("dosage")
             self._medication(facts, resource, started, dosage[0] if isinstance(dosage, list) and dosage else None)
         for resource in self.record.of_type("MedicationRequest"):
-            if resource.get("status") != "active" or resource.get("intent") not in ORDER_INTENTS:
+            if resource.get("status") != "active" or not _one_of(resource.get("intent"), ORDER_INTENTS):
                 continue
             if resource.get("doNotPerform") is True:
                 continue
@@ -331,7 +336,7 @@ class _Extractor:
         """
         candidates: dict[str, list[tuple[datetime, Resource, str | None, Any]]] = {}
         for resource in self.record.of_type("Observation"):
-            if resource.get("status") not in LAB_STATUSES:
+            if not _one_of(resource.get("status"), LAB_STATUSES):
                 continue
             code = resource.get("code")
             group, loinc, finding_groups = self._classify_concept(code)
@@ -481,7 +486,7 @@ class _Extractor:
     # --- conditions -----------------------------------------------------------------------
     def conditions(self, facts: PatientFacts) -> None:
         for resource in self.record.of_type("Condition"):
-            if _status_code(resource.get("verificationStatus")) in DROPPED_VERIFICATION:
+            if _one_of(_status_code(resource.get("verificationStatus")), DROPPED_VERIFICATION):
                 continue
             code = resource.get("code")
             codings = _codings(code)
@@ -499,9 +504,9 @@ class _Extractor:
             abatement = parse_datetime(resource.get("abatementDateTime")) or parse_datetime(
                 abatement_period.get("end") if isinstance(abatement_period, Mapping) else None)
             status = _status_code(resource.get("clinicalStatus"))
-            if status in ACTIVE_CLINICAL:
+            if _one_of(status, ACTIVE_CLINICAL):
                 active = True
-            elif status in INACTIVE_CLINICAL:
+            elif _one_of(status, INACTIVE_CLINICAL):
                 active = False
             else:
                 # No clinicalStatus: current unless it has abated by now (or states an

@@ -61,9 +61,11 @@ _SYSTEM_ALIASES: dict[str, str] = {
 }
 
 
-def system_key(system: str | None) -> str | None:
-    """Short key ("sct", "icd10cm", "loinc", "rxnorm", "atc" …) of a code-system URI."""
-    if not system:
+def system_key(system: object) -> str | None:
+    """Short key ("sct", "icd10cm", "loinc", "rxnorm", "atc" …) of a code-system URI.
+
+    Anything but a non-empty string (broken FHIR) has no key."""
+    if not system or not isinstance(system, str):
         return None
     return _SYSTEM_ALIASES.get(system.rstrip("/"))
 
@@ -258,7 +260,7 @@ class Terminology:
     # --- labs ---------------------------------------------------------------------------
     def lab_group(self, system: str | None, code: str | None) -> str | None:
         """Lab group of a LOINC coding, or None."""
-        if code is None or system_key(system) != "loinc":
+        if not isinstance(code, str) or system_key(system) != "loinc":
             return None
         return self._loinc.get(code.strip())
 
@@ -288,7 +290,7 @@ class Terminology:
     def condition_groups(self, system: str | None, code: str | None) -> frozenset[str]:
         """Condition/finding groups of one coding (SNOMED exact; ICD exact or prefix)."""
         key = system_key(system)
-        if key is None or not code:
+        if key is None or not code or not isinstance(code, str):
             return frozenset()
         norm = normalise_code(key, code)
         groups = self._cond_exact.get((key, norm), frozenset())
