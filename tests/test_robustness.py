@@ -61,3 +61,22 @@ async def test_corrupted_charts_never_500(tmp_path: Path, seed: int) -> None:
     assert response.status_code in (200, 400, 412), response.text
     if response.status_code == 200:
         assert isinstance(response.json()["cards"], list)
+
+
+@pytest.mark.parametrize("seed", range(60))
+async def test_corrupted_requests_and_feedback_are_4xx_never_500(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    entry = MANIFEST[seed % len(MANIFEST)]
+    request = request_from_bundle(load_json(FIXTURES / entry["file"]), entry["patientId"], entry["encounterId"])
+    shell = {k: v for k, v in request.items() if k != "prefetch"}
+    broken = corrupt(shell, rng, rng.randint(1, 3))
+    broken["prefetch"] = request["prefetch"]
+    feedback = corrupt({"feedback": [{"card": "c1", "outcome": "accepted", "acceptedSuggestions": [{"id": "s1"}],
+                                      "overrideReason": {"reason": {"code": "x", "system": "https://e"}, "userComment": "y"},
+                                      "outcomeTimestamp": "2026-11-21T10:00:00Z"}]}, rng, rng.randint(1, 3))
+    async with service(make_settings(tmp_path)) as client:
+        hook = await client.post("/cds-services/calf-pain-review", json=broken)
+        fed = await client.post("/cds-services/calf-pain-review/feedback", json=feedback)
+    assert hook.status_code in (200, 400, 412), hook.text
+    assert fed.status_code in (200, 400), fed.text
+    assert hook.json().get("resourceType") == "OperationOutcome" or "cards" in hook.json()
