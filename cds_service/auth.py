@@ -31,8 +31,9 @@ Design choices:
   is not ``sig`` are ignored when a set is loaded.
 * A full replay cache fails closed (rejects new tokens) rather than evicting entries, since
   eviction would let an evicted ``jti`` be replayed.
-* The ``jku`` allowlist is global (not per issuer), as configured; redirects are not followed
-  because a redirect would leave the allowlist.
+* ``jku`` URLs can be bound to an issuer (``issuer_jku``): a bound URL serves only its
+  issuer, and an issuer with bound URLs may use only those; the global allowlist serves
+  the others. Redirects are not followed because a redirect would leave the allowlist.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ class AuthConfig:
     jwks_cache_s: int = 3600
     clock_skew_s: int = 60
     max_token_lifetime_s: int = 3600
+    # issuer -> the only jku URLs its tokens may name. A jku bound to one issuer is never
+    # accepted for another, so one trusted client cannot vouch keys for another.
+    issuer_jku: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthConfig:
@@ -113,6 +117,9 @@ class AuthConfig:
             jwks_cache_s=settings.auth_jwks_cache_s,
             clock_skew_s=settings.auth_clock_skew_s,
             max_token_lifetime_s=settings.auth_max_token_lifetime_s,
+            issuer_jku=MappingProxyType(
+                {iss: tuple(urls) for iss, urls in settings.auth_issuer_jku.items()}
+            ),
         )
 
 
@@ -237,6 +244,8 @@ class JwtVerifier:
         self._clock = clock
         self._trusted = frozenset(config.trusted_issuers)
         self._jku_allowed = frozenset(config.jku_allowlist)
+        self._issuer_jku = {iss: frozenset(urls) for iss, urls in config.issuer_jku.items()}
+        self._bound_jku = frozenset(u for urls in config.issuer_jku.values() for u in urls)
         self._issuer_keys: dict[str, dict[str, _Key]] = {}
         self._remote: dict[str, _RemoteSet] = {}
         self._replay_max = replay_cache_size
@@ -328,12 +337,20 @@ class JwtVerifier:
             jku = header.get("jku")
             if jku is None:
                 raise _Reject("unknown kid")
-            if not isinstance(jku, str) or jku not in self._jku_allowed:
+            if not isinstance(jku, str) or not self._jku_allowed_for(iss, jku):
                 raise _Reject("jku not allowed")
             key = await self._remote_key(jku, kid)
         if not _key_fits_alg(key, alg):
             raise _Reject("key does not fit alg")
         return key
+
+    def _jku_allowed_for(self, iss: str, jku: str) -> bool:
+        """An issuer with bound jku URLs may use only those; any other issuer may use the
+        global allowlist minus URLs bound to someone else."""
+        bound = self._issuer_jku.get(iss)
+        if bound is not None:
+            return jku in bound
+        return jku in self._jku_allowed and jku not in self._bound_jku
 
     def _configured_keys(self, iss: str) -> dict[str, _Key]:
         cached = self._issuer_keys.get(iss)

@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     # issuer -> path of a JWK Set file, or an inline JWK Set JSON string
     auth_issuer_jwks: dict[str, str] = Field(default_factory=dict)
     auth_jku_allowlist: list[str] = Field(default_factory=list)
+    # issuer -> jku URLs bound to it (a bound jku is refused for every other issuer)
+    auth_issuer_jku: dict[str, list[str]] = Field(default_factory=dict)
     auth_jwks_cache_s: int = 3600
     auth_clock_skew_s: int = 60
     auth_max_token_lifetime_s: int = 3600

@@ -787,3 +787,33 @@ async def test_config_skew_and_lifetime_are_used(
     assert await reason_of(verifier, f"Bearer {token}") == "token lifetime too long"
     token = sign(header(), claims(iat=int(NOW) + 1, exp=int(NOW) + 50, jti="j2"), ec384)
     assert await reason_of(verifier, f"Bearer {token}") == "iat in the future"
+
+
+async def test_jku_bound_to_an_issuer_is_refused_for_another(
+    http: httpx.AsyncClient, clock: Clock, jwks: Any, ec384: Any
+) -> None:
+    """One trusted client's published keys cannot vouch for another client's tokens."""
+    other = "https://other-ehr.example.test"
+    other_jku = "https://other-ehr.example.test/jwks.json"
+    verifier = JwtVerifier(
+        config(None, issuers=(ISS, other), jku_allowlist=(JKU, other_jku),
+               issuer_jku={ISS: (JKU,), other: (other_jku,)}),
+        http, clock,
+    )
+    with respx.mock:
+        route = respx.get(JKU).mock(return_value=httpx.Response(200, json=jwks))
+        respx.get(other_jku).mock(return_value=httpx.Response(200, json=jwks))
+        assert await verifier.verify(_jku_token(ec384, "1"), AUD)  # ISS with its own jku
+        forged = sign(header(jku=JKU), claims(iss=other, jti="2"), ec384)
+        assert await reason_of(verifier, f"Bearer {forged}") == "jku not allowed"
+        assert route.call_count == 1
+        unbound = JwtVerifier(config(None, issuers=(ISS, other), jku_allowlist=(JKU,),
+                                     issuer_jku={ISS: (JKU,)}), http, clock)
+        assert await reason_of(unbound, f"Bearer {sign(header(jku=JKU), claims(iss=other, jti='3'), ec384)}") == "jku not allowed"
+
+
+def test_issuer_jku_comes_from_settings() -> None:
+    from cds_service.config import Settings
+
+    settings = Settings(auth_issuer_jku={ISS: [JKU]}, database_url="sqlite://")
+    assert AuthConfig.from_settings(settings).issuer_jku == {ISS: (JKU,)}
