@@ -44,6 +44,7 @@ def check(entry: dict[str, Any], body: dict[str, Any]) -> None:
     assert ranks == sorted(ranks), "cards ordered critical, warning, info"
     for card in body["cards"]:
         assert len(card["summary"]) < 140
+        assert "Take " not in card["summary"], "dose instructions belong in the detail, not the summary"
         assert "Decision support, not a diagnosis" in card["detail"]
         assert f"Patient/{entry['patientId']}" not in card["detail"]
 

@@ -65,6 +65,7 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         indicator="critical" if k_critical else None,
         values={
             "diuretic": join(medication_text(m) for m in diuretics),
+            "diuretic_name": join(m.display for m in diuretics),
             "low_summary": " and ".join(low_parts),
             "potassium": lab_line(k, window),
             "magnesium": lab_line(mg, window),
