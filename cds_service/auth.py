@@ -463,6 +463,7 @@ class JwtVerifier:
         exp, iat = claims.get("exp"), claims.get("iat")
         if not _is_number(exp) or not _is_number(iat):
             raise _Reject("exp or iat missing")
+        exp, iat = float(exp), float(iat)  # type: ignore[arg-type]
         # Comparisons are written so that any odd value fails them (fail closed).
         if not now < exp + skew:
             raise _Reject("token expired")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +15,7 @@ from ..fhir_client import FhirClient
 from ..hooks.base import ServiceDefinition
 from ..models.feedback import FeedbackRequest
 from ..models.request import HookRequest
+from ..pipeline import IssuedCardInfo
 from ..prefetch import gather
 from .body import read_json, validate
 from .outcome import json_response
@@ -77,8 +79,8 @@ async def _evaluate(
     state: AppState,
     definition: ServiceDefinition,
     hook_request: HookRequest,
-    context: dict[str, object],
-) -> tuple[list[dict[str, object]], list[object]]:
+    context: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[IssuedCardInfo]]:
     settings = state.settings
 
     def client_factory() -> FhirClient | None:

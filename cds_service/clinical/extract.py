@@ -368,7 +368,7 @@ class _Extractor:
         except TypeError:  # not JSON-serialisable: classify without the memo
             key, found = None, None
         if found is not None:
-            return found  # type: ignore[no-any-return]
+            return found
         codings = _codings(code)
         group, loinc = self._classify_lab(code, codings)
         found = (group, loinc, frozenset() if group else self.t.codings_groups(codings))

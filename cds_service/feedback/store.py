@@ -336,7 +336,7 @@ class FeedbackStore:
         if service_id is not None:
             query = query.where(feedback_table.c.service_id == service_id)
         with self._lock, self._engine.connect() as conn:
-            return [_stored_feedback(row) for row in conn.execute(query).mappings()]
+            return [_stored_feedback(dict(row)) for row in conn.execute(query).mappings()]
 
     def outcome_counts(self, service_id: str | None = None) -> dict[str | None, dict[str, int]]:
         """Accept/override counts per card topic: ``{topic: {"accepted": n, "overridden": m}}``.
@@ -440,6 +440,7 @@ def insert_ignoring_duplicates(
     SQLite and PostgreSQL use ``INSERT ... ON CONFLICT DO NOTHING``, which is atomic and
     never aborts the transaction. Other databases fall back to check-then-insert.
     """
+    statement: Any
     if conn.dialect.name == "sqlite":
         statement = sqlite_insert(table).on_conflict_do_nothing()
     elif conn.dialect.name == "postgresql":

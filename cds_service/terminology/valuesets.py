@@ -122,8 +122,8 @@ class Terminology:
         for name, entry in self.ingredients.items():
             for code in entry["atc"]:
                 atc[code.upper()] = (*atc.get(code.upper(), ()), name)
-        for code, names in meds["atc_combinations"].items():
-            atc[code.upper()] = tuple(names)
+        for code, combination in meds["atc_combinations"].items():
+            atc[code.upper()] = tuple(combination)
         self._atc = atc
         self._atc_prefixes: dict[str, frozenset[str]] = {
             p.upper(): frozenset(c) for p, c in meds["atc_prefixes"].items()
@@ -240,7 +240,7 @@ class Terminology:
                             if code.startswith(p):
                                 prefix_classes |= classes
             if found:
-                match = self._match(found, path)  # type: ignore[arg-type]
+                match = self._match(found, path)
                 if match is not None:
                     return match
             if prefix_classes:
