@@ -13,7 +13,7 @@ import httpx
 
 from .app import create_app
 from .config import Settings
-from .errors import BadRequest
+from .errors import BadRequest, CdsError
 
 
 def request_from_bundle(
@@ -86,8 +86,6 @@ async def evaluate_document(
             response = await client.post(f"/cds-services/{service_id}", json=document)
     payload: dict[str, Any] = response.json()
     if response.status_code != 200:
-        from .errors import CdsError
-
         error = CdsError(f"HTTP {response.status_code}")
         error.status_code = response.status_code
         error.issues = [i.get("diagnostics", "") for i in payload.get("issue", [])]

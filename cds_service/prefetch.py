@@ -89,12 +89,7 @@ def _collect(record: PatientRecord, value: object) -> str | None:
     """Add a prefetched value to the record; return a ``next`` link still to follow."""
     if not isinstance(value, dict):
         return None
-    resources = bundle_resources(value)
-    for resource in resources:
-        if belongs_to(resource, record.patient_id):
-            record.add(resource)
-        else:
-            record.ignored_other_patient += 1
+    _collect_all(record, bundle_resources(value))
     return next_link(value) if value.get("resourceType") == "Bundle" else None
 
 
@@ -175,6 +170,7 @@ async def _run(client: FhirClient, plan: FetchPlan) -> list[Resource]:
 
 
 def _collect_all(record: PatientRecord, resources: list[Resource]) -> None:
+    """Add the patient's resources; count (and drop) those of anyone else."""
     for resource in resources:
         if belongs_to(resource, record.patient_id):
             record.add(resource)

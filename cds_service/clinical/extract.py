@@ -195,7 +195,6 @@ class _Extractor:
         self.now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
         self.skipped: Counter[str] = Counter()
         self.ignored_units = 0
-        self._lab_codes = terminology.loinc_codes
 
     def valid(self, resource: Mapping[str, Any]) -> bool:
         """Validate one selected resource as an R4B model; count and skip it if invalid."""
@@ -379,10 +378,9 @@ class _Extractor:
     def _classify_lab(self, code: Any, codings: list[Mapping[str, Any]]) -> tuple[str | None, str | None]:
         for coding in codings:
             c = coding.get("code")
-            if isinstance(c, str) and c in self._lab_codes:
-                group = self.t.lab_group(coding.get("system"), c)
-                if group is not None:
-                    return group, c
+            group = self.t.lab_group(coding.get("system"), c)
+            if group is not None:
+                return group, c  # lab_group accepts only string LOINC codes
         text = " | ".join(t for t in [code.get("text") if isinstance(code, Mapping) else None,
                                       *(c.get("display") for c in codings)] if isinstance(t, str))
         group = self.t.lab_group_by_text(text)
