@@ -273,10 +273,6 @@ class Terminology:
                 return group
         return None
 
-    @property
-    def loinc_codes(self) -> frozenset[str]:
-        return frozenset(self._loinc)
-
     def observation_search_codes(self) -> list[str]:
         """``system|code`` tokens for an Observation prefetch query: every lab LOINC plus
         the SNOMED codes of the symptom / red-flag finding groups."""
