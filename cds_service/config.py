@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ClinicalSettings(BaseModel):
     """Thresholds and windows used by the clinical rules.
 
-    Each default cites where it comes from (see ``../shared/reference/clinical.md``
+    Each default cites where it comes from (the reference notes ``clinical.md``,
     sections in brackets). Values marked *configurable because disputed* are shown as
     such on the cards.
     """

@@ -28,7 +28,7 @@ from cds_service.auth import JKU_MAX_BYTES, JKU_REFETCH_MIN_INTERVAL_S, AuthConf
 from cds_service.config import Settings
 from cds_service.errors import Unauthorized
 
-EXAMPLES = Path("/work/shared/cds-hooks-examples")
+EXAMPLES = Path(__file__).resolve().parent / "vectors"
 SPEC_JWT = EXAMPLES / "spec-2.0" / "jwt"
 SANDBOX = EXAMPLES / "sandbox-client"
 
