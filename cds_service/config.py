@@ -3,7 +3,8 @@
 Every value can be set by an environment variable with the prefix ``CALF_CDS_``
 (nested clinical thresholds use ``CALF_CDS_CLINICAL__<NAME>``). Tests and the
 ``evaluate`` command build ``Settings(...)`` directly; nothing reads ``os.environ``
-at import time.
+at import time. Building settings checks every value (``settings_checks``): a setting
+that cannot work raises with one line naming it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -92,7 +93,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
 
-    # Card catalogue directory (YAML); None: the repository's ``cards/``
+    # Card catalogue directory (YAML); None: the catalogue shipped in the package
+    # (``cards/`` in the repository, installed as ``cds_service.cards``)
     cards_dir: Path | None = None
 
     # Storage for feedback (any SQLAlchemy URL); SQLite file by default.
@@ -137,6 +139,15 @@ class Settings(BaseSettings):
     # Clinical evaluation; ``evaluation_time`` replays historical data (None: now)
     evaluation_time: datetime | None = None
     clinical: ClinicalSettings = Field(default_factory=ClinicalSettings)
+
+    @model_validator(mode="after")
+    def _refuse_what_cannot_work(self) -> Settings:
+        # Every setting is checked here, once, so a service that would answer 401 to
+        # everything (or crash on its first request) refuses to start instead.
+        from .settings_checks import check_settings
+
+        check_settings(self)
+        return self
 
     @property
     def auth_is_enabled(self) -> bool:

@@ -762,6 +762,7 @@ async def test_tokens_never_logged(
 
 
 def test_config_from_settings(tmp_path: Path) -> None:
+    (tmp_path / "jwks.json").write_text('{"keys": []}')  # settings refuse a missing JWK Set file
     settings = Settings(
         auth_trusted_issuers=[ISS],
         auth_issuer_jwks={ISS: str(tmp_path / "jwks.json")},
