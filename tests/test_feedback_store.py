@@ -82,9 +82,14 @@ def _issued(
     )
 
 
-@pytest.fixture
-def store() -> Iterator[FeedbackStore]:
-    s = FeedbackStore("sqlite://")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[FeedbackStore]:
+    """An empty store on each database (PostgreSQL: a real server, see state_servers)."""
+    if request.param == "sqlite":
+        url = "sqlite://"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    s = FeedbackStore(url)
     s.create_schema()
     yield s
     s.close()
@@ -453,8 +458,8 @@ def test_invalid_body_never_reaches_the_store(store: FeedbackStore) -> None:
     assert [f.card_uuid for f in store.list_feedback()] == ["kept"]
 
 
-def test_concurrent_writers_from_a_thread_pool(tmp_path: Path) -> None:
-    s = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}")
+def test_concurrent_writers_from_a_thread_pool(database_url: str) -> None:
+    s = FeedbackStore(database_url)
     s.create_schema()
     start = threading.Barrier(4)
 

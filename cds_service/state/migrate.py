@@ -15,18 +15,23 @@ database create it once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect, text
+# Alembic logs every plugin (at import) and step at INFO; this module logs the one line
+# that matters, so quiet it before importing it.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from .sql import SqlDatabase
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import Connection, inspect, text  # noqa: E402
+
+from .sql import SqlDatabase  # noqa: E402
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Revision whose tables are those of releases before migrations.
@@ -34,6 +39,9 @@ PRE_MIGRATION_REVISION = "0001"
 UPGRADE_COMMAND = "calf-cds db upgrade"
 # Any constant: the key of the PostgreSQL advisory lock taken while migrating.
 _PG_LOCK_KEY = 0x63616C66  # "calf"
+
+
+log = logging.getLogger("cds_service.state")
 
 
 class SchemaError(Exception):
@@ -110,7 +118,10 @@ def upgrade(db: SqlDatabase) -> tuple[str | None, str]:
         if found.current is None and not found.empty:
             command.stamp(config, PRE_MIGRATION_REVISION)
         command.upgrade(config, "head")
-        return found.current, _status(conn).current or ""
+        after = _status(conn).current or ""
+    if after != found.current:
+        log.info("database schema upgraded from %s to %s", found.current or "nothing", after)
+    return found.current, after
 
 
 def ensure_current(db: SqlDatabase, *, create_if_empty: bool = True) -> None:
