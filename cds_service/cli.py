@@ -1,4 +1,4 @@
-"""Command line: ``calf-cds serve``, ``calf-cds evaluate FILE|-`` and ``calf-cds --version``.
+"""Command line: ``calf-cds serve``, ``calf-cds evaluate FILE|-``, ``calf-cds db upgrade`` and ``calf-cds --version``.
 
 ``evaluate`` runs a hook request file (or a FHIR Bundle, e.g. a fixture patient; ``-``
 reads standard input) through the same prefetch → rules → cards code as the service,
@@ -41,10 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--patient", help="patient id (Bundle input; default: the Bundle's Patient)")
     ev.add_argument("--encounter", help="encounter id (Bundle input)")
     ev.add_argument("--at", help="evaluation time, ISO 8601 (replays historical data)")
+    db = sub.add_parser("db", help="database schema (Alembic migrations)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate CALF_CDS_DATABASE_URL to this release's schema")
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "db":
+            return _db_upgrade()
         return _evaluate(args)
     except ConfigError as exc:
         print(f"calf-cds: configuration error: {exc}", file=sys.stderr)
@@ -58,6 +63,42 @@ def _version() -> str:
         return version("calf-cds")
     except PackageNotFoundError:  # running from a source tree that was never installed
         return __version__
+
+
+def _db_upgrade() -> int:
+    from .state import migrate
+    from .state.layer import StateError, open_database
+
+    try:
+        db = open_database(Settings().database_url)
+        try:
+            before, after = migrate.upgrade(db)
+        finally:
+            db.dispose()
+    except (StateError, migrate.SchemaError) as exc:
+        print(f"calf-cds: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback with a URL in it
+        print(f"calf-cds: database upgrade failed: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"database schema already at revision {after}")
+    else:
+        print(f"database schema upgraded from {before or 'nothing'} to revision {after}")
+    return 0
+
+
+def _check_state(settings: Settings) -> str | None:
+    """Open the shared state once before the workers start: an empty database is created
+    at head here (not by N workers at once), and one that is behind stops ``serve`` with
+    one line. None when fine, else the line."""
+    from .state import State, StateError
+
+    try:
+        State.open(settings).close()
+    except StateError as exc:
+        return str(exc)
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -75,6 +116,10 @@ def _serve(args: argparse.Namespace) -> int:
     except CatalogError as exc:
         raise ConfigError("cards_dir", str(exc).splitlines()[0]) from None
     configure(settings.log_level)
+    problem = _check_state(settings)
+    if problem:
+        print(f"calf-cds: {problem}", file=sys.stderr)
+        return 2
     uvicorn.run(
         "cds_service.app:create_app",
         factory=True,

@@ -97,8 +97,11 @@ class Settings(BaseSettings):
     # (``cards/`` in the repository, installed as ``cds_service.cards``)
     cards_dir: Path | None = None
 
-    # Storage for feedback (any SQLAlchemy URL); SQLite file by default.
+    # Shared state (feedback, issued cards; the replay and JWK Set caches unless Redis is
+    # set): SQLite file by default, or ``postgresql+psycopg://...`` (extra ``postgres``).
     database_url: str = "sqlite:///./var/calf_cds.sqlite3"
+    # ``redis://...`` (extra ``redis``): the replay and JWK Set caches live there instead.
+    redis_url: str | None = None
 
     # Request limits
     max_body_bytes: int = 8 * 1024 * 1024

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from support import EXAMPLES, empty_prefetch, load_json, make_settings, patient_view, service
-from cds_service.feedback.store import FeedbackStore
+from cds_service.state import FeedbackStore
 
 FEEDBACK = "/cds-services/calf-pain-review/feedback"
 SANDBOX = EXAMPLES / "sandbox-client"
