@@ -356,6 +356,13 @@ class FeedbackStore:
                 per_topic[outcome] = int(n)
         return counts
 
+    def card_attribution(
+        self, service_id: str, card_uuids: Iterable[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Card uuid -> (topic, card_version) for cards this service issued (for metrics)."""
+        with self._lock:
+            return self._issued_lookup(service_id, card_uuids)
+
     def close(self) -> None:
         """Write queued issued cards, stop the writer and release all pooled connections
         (an in-memory database is discarded). Idempotent."""
