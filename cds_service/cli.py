@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -102,8 +106,6 @@ def _check_state(settings: Settings) -> str | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .catalog import Catalog, CatalogError
     from .logging_setup import configure
     from .pipeline import DEFAULT_CARDS_DIR
@@ -115,11 +117,48 @@ def _serve(args: argparse.Namespace) -> int:
         Catalog.load(settings.cards_dir or DEFAULT_CARDS_DIR)
     except CatalogError as exc:
         raise ConfigError("cards_dir", str(exc).splitlines()[0]) from None
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     problem = _check_state(settings)
     if problem:
         print(f"calf-cds: {problem}", file=sys.stderr)
         return 2
+    # Before uvicorn (and prometheus_client) load: workers inherit the variable and write
+    # their samples under it, so /metrics on any worker counts all of them.
+    metrics_dir = prepare_metrics_dir()
+    try:
+        return _run_uvicorn(args, settings)
+    finally:
+        if metrics_dir.owned:
+            shutil.rmtree(metrics_dir.path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class MetricsDir:
+    path: Path
+    owned: bool  # created here (removed at exit) rather than given by the operator
+
+
+def prepare_metrics_dir() -> MetricsDir:
+    """``PROMETHEUS_MULTIPROC_DIR``: the operator's (emptied of old samples) or a new one."""
+    from .metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):  # samples of an earlier run would be counted again
+            stale.unlink()
+        return MetricsDir(path, owned=False)
+    path = Path(tempfile.mkdtemp(prefix="calf-cds-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    return MetricsDir(path, owned=True)
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .logging_setup import uvicorn_log_config
+
     uvicorn.run(
         "cds_service.app:create_app",
         factory=True,
@@ -127,6 +166,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        # Applied by uvicorn in every worker process: one format, the request id on every
+        # line, the redacting filter; the service writes the access line itself.
+        log_config=uvicorn_log_config(settings.log_level, settings.log_format),
+        access_log=False,
         proxy_headers=False,
         # The stdlib event loop: under uvloop the worker's RSS grew ~1 KiB per request
         # without bound (native memory; 16 connections, 200 KB bodies) and stayed flat

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # Public base URL the EHR uses to reach this service; JWT ``aud`` is compared to it.
     public_base_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
+    # ``json``: one JSON object per line (time, level, logger, message, request_id);
+    # ``text``: one human-readable line per event, for a terminal.
+    log_format: Literal["json", "text"] = "json"
 
     # Card catalogue directory (YAML); None: the catalogue shipped in the package
     # (``cards/`` in the repository, installed as ``cds_service.cards``)
