@@ -267,9 +267,10 @@ def run(posts: int, clients: int) -> bool:
         lb_port = free_port()
         ports = [free_port(), free_port()]
         env = dict(os.environ)
+        database_url = pg.new_database()
         env.update({
             "CALF_CDS_PROFILE": "prod",
-            "CALF_CDS_DATABASE_URL": pg.url,
+            "CALF_CDS_DATABASE_URL": database_url,
             "CALF_CDS_REDIS_URL": rd.url,
             # The EHR addresses the load balancer; every replica checks aud against it.
             "CALF_CDS_PUBLIC_BASE_URL": "http://scaleout",
@@ -316,7 +317,7 @@ def run(posts: int, clients: int) -> bool:
                 post_feedback(lb, signer, post_cards, clients, posts // 2, kill_b)
             )
             elapsed = time.monotonic() - started
-            in_db = count_feedback(pg.url, post_cards)
+            in_db = count_feedback(database_url, post_cards)
             checks.check(
                 in_db == posts and len(acknowledged) == posts and posts - failures <= stored <= posts,
                 f"{posts} feedback posts from {clients} clients in {elapsed:.1f} s: "
