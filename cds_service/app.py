@@ -1,7 +1,8 @@
 """create_app(settings): the composition root. No import-time globals.
 
 It loads the value sets and the card catalogue (failing fast on a bad card), opens the
-feedback store, registers the services, and maps the error tree to HTTP in one place.
+shared state (database, Redis), registers the services, and maps the error tree to HTTP
+in one place.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .api.routes import build_router
 from .api.state import AppState
 from .config import Settings
 from .errors import CdsError, Unauthorized
-from .feedback.store import FeedbackStore
+from .state import State
 from .hooks import calf_pain_review
 from .hooks.base import Registry
 from .logging_setup import install_redaction
@@ -56,9 +57,9 @@ def create_app(
             )
         ]
     )
-    store = FeedbackStore(settings.database_url)
-    store.create_schema()
-    state = AppState(settings, registry, pipeline, store, http_client)
+    # Refuses (StateError, one line) a database whose schema is behind; creates an empty one.
+    shared = State.open(settings, attribution=pipeline.card_ids)
+    state = AppState(settings, registry, pipeline, shared, http_client)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

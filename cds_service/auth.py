@@ -29,8 +29,13 @@ Design choices:
   EdDSA and secp256k1 are not accepted (not named by the spec; no client seen using them).
 * JWKs carrying private members (``d`` ...), symmetric (``oct``) keys, and keys whose ``use``
   is not ``sig`` are ignored when a set is loaded.
-* A full replay cache fails closed (rejects new tokens) rather than evicting entries, since
-  eviction would let an evicted ``jti`` be replayed.
+* The replay cache is shared by every worker and replica (``cds_service.state``: the
+  database or Redis, one atomic set-if-absent per token); the in-process default fails
+  closed when full (rejects new tokens) rather than evicting entries, since eviction
+  would let an evicted ``jti`` be replayed.
+* Documents fetched from a ``jku`` are shared through the state layer's JWK Set cache,
+  so one fetch serves every worker; a shared document is parsed and checked like a
+  fetched one.
 * ``jku`` URLs can be bound to an issuer (``issuer_jku``): a bound URL serves only its
   issuer, and an issuer with bound URLs may use only those; the global allowlist serves
   the others. Redirects are not followed because a redirect would leave the allowlist.
@@ -39,7 +44,6 @@ Design choices:
 from __future__ import annotations
 
 import asyncio
-import heapq
 import json
 import logging
 import math
@@ -57,9 +61,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from cds_service.errors import Unauthorized
+from cds_service.state.replay import (
+    DEFAULT_REPLAY_CACHE_SIZE,
+    MemoryReplayCache,
+    ReplayCache,
+    ReplayCacheFull,
+    jti_key,
+)
 
 if TYPE_CHECKING:
     from cds_service.config import Settings
+    from cds_service.state.jwks import JwksCache
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
@@ -83,7 +95,6 @@ JKU_FETCH_TIMEOUT_S = 5.0
 JKU_MAX_BYTES = 256 * 1024
 # Do not refetch a jku more often than this, whatever unknown kids arrive (anti-hammering).
 JKU_REFETCH_MIN_INTERVAL_S = 30.0
-DEFAULT_REPLAY_CACHE_SIZE = 100_000
 
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -238,6 +249,8 @@ class JwtVerifier:
         clock: Callable[[], float] = time.time,
         *,
         replay_cache_size: int = DEFAULT_REPLAY_CACHE_SIZE,
+        replay_cache: ReplayCache | None = None,
+        jwks_cache: JwksCache | None = None,
     ) -> None:
         self._config = config
         self._http = http
@@ -248,9 +261,9 @@ class JwtVerifier:
         self._bound_jku = frozenset(u for urls in config.issuer_jku.values() for u in urls)
         self._issuer_keys: dict[str, dict[str, _Key]] = {}
         self._remote: dict[str, _RemoteSet] = {}
-        self._replay_max = replay_cache_size
-        self._seen: dict[tuple[str, str], float] = {}  # (iss, jti) -> forget after
-        self._seen_heap: list[tuple[float, tuple[str, str]]] = []
+        # Shared across workers when the app passes the state layer's cache.
+        self._replay = replay_cache or MemoryReplayCache(replay_cache_size)
+        self._jwks_cache = jwks_cache
 
     async def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
         """Verify the raw ``Authorization`` header for a call to ``audience`` (exact endpoint URL).
@@ -267,7 +280,7 @@ class JwtVerifier:
             key = await self._resolve_key(iss, header)
             claims = self._verify_signature(token, key, header["alg"])
             self._check_claims(claims, iss, audience)
-            self._remember_jti(iss, claims)
+            await self._remember_jti(iss, claims)
         except _Reject as rejected:
             logger.info(
                 "client JWT rejected: %s (iss=%s, jti=%s)",
@@ -379,16 +392,47 @@ class JwtVerifier:
             key = self._fresh_remote_key(entry, kid)
             if key is not None:
                 return key
+            key = await self._shared_remote_key(jku, entry, kid)
+            if key is not None:
+                return key
             if self._clock() - entry.attempted_at < JKU_REFETCH_MIN_INTERVAL_S:
                 raise _Reject("unknown kid")
             entry.attempted_at = self._clock()
-            keys = await self._fetch_jwks(jku)
-            entry.keys = keys
+            entry.keys, body = await self._fetch_jwks(jku)
             entry.fetched_at = self._clock()
+            await self._share_jwks(jku, body, entry.fetched_at)
         key = entry.keys.get(kid)
         if key is None:
             raise _Reject("unknown kid")
         return key
+
+    async def _shared_remote_key(self, jku: str, entry: _RemoteSet, kid: str) -> _Key | None:
+        """A set another worker fetched more recently than this one, if it is fresh."""
+        if self._jwks_cache is None:
+            return None
+        try:
+            shared = await self._jwks_cache.get(jku)
+        except Exception as exc:  # noqa: BLE001 - fall back to fetching it ourselves
+            logger.warning("shared JWK Set cache unavailable (%s)", type(exc).__name__)
+            return None
+        if shared is None or shared.fetched_at <= (entry.fetched_at or -math.inf):
+            return None
+        if self._clock() - shared.fetched_at >= self._config.jwks_cache_s:
+            return None
+        try:
+            entry.keys = _parse_jwk_set(json.loads(shared.document))
+        except (ValueError, RecursionError):
+            return None
+        entry.fetched_at = shared.fetched_at
+        return entry.keys.get(kid)
+
+    async def _share_jwks(self, jku: str, body: bytes, fetched_at: float) -> None:
+        if self._jwks_cache is None:
+            return
+        try:
+            await self._jwks_cache.put(jku, body, fetched_at)
+        except Exception as exc:  # noqa: BLE001 - sharing is an optimisation
+            logger.warning("shared JWK Set cache unavailable (%s)", type(exc).__name__)
 
     def _fresh_remote_key(self, entry: _RemoteSet, kid: str) -> _Key | None:
         if entry.fetched_at is None:
@@ -397,7 +441,8 @@ class JwtVerifier:
             return None
         return entry.keys.get(kid)
 
-    async def _fetch_jwks(self, jku: str) -> dict[str, _Key]:
+    async def _fetch_jwks(self, jku: str) -> tuple[dict[str, _Key], bytes]:
+        """The keys of the JWK Set at ``jku``, and the document as fetched."""
         try:
             async with self._http.stream(
                 "GET",
@@ -413,7 +458,7 @@ class JwtVerifier:
                     body += chunk
                     if len(body) > JKU_MAX_BYTES:
                         raise _Reject("jku fetch failed")
-            return _parse_jwk_set(json.loads(bytes(body)))
+            return _parse_jwk_set(json.loads(bytes(body))), bytes(body)
         except _Reject:
             logger.warning("JWK Set fetch from an allowlisted jku failed")
             raise
@@ -478,21 +523,18 @@ class JwtVerifier:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise _Reject("jti missing")
-        if (iss, jti) in self._seen and self._seen[(iss, jti)] > now:
-            raise _Reject("jti replayed")
 
-    def _remember_jti(self, iss: str, claims: dict[str, Any]) -> None:
-        """Record the jti until the token can no longer be valid (exp + skew)."""
-        now = self._clock()
-        while self._seen_heap and self._seen_heap[0][0] <= now:
-            _, entry = heapq.heappop(self._seen_heap)
-            if entry in self._seen and self._seen[entry] <= now:
-                del self._seen[entry]
-        if len(self._seen) >= self._replay_max:
-            # Failing closed: evicting would make an evicted jti replayable.
-            logger.warning("JWT replay cache full; rejecting new tokens")
-            raise _Reject("replay cache full")
-        entry = (iss, claims["jti"])
+    async def _remember_jti(self, iss: str, claims: dict[str, Any]) -> None:
+        """Claim the jti until the token can no longer be valid (exp + skew): one atomic
+        set-if-absent, so of two workers seeing the same token only one accepts it."""
         until = float(claims["exp"]) + self._config.clock_skew_s
-        self._seen[entry] = until
-        heapq.heappush(self._seen_heap, (until, entry))
+        try:
+            first = await self._replay.first_use(jti_key(iss, claims["jti"]), until, self._clock())
+        except ReplayCacheFull:
+            logger.warning("JWT replay cache full; rejecting new tokens")
+            raise _Reject("replay cache full") from None
+        except Exception as exc:  # the shared store is down: fail closed
+            logger.error("JWT replay cache unavailable (%s); rejecting", type(exc).__name__)
+            raise _Reject("replay cache unavailable") from None
+        if not first:
+            raise _Reject("jti replayed")

@@ -1,7 +1,12 @@
-"""Command line: ``calf-cds serve`` and ``calf-cds evaluate FILE``.
+"""Command line: ``calf-cds serve``, ``calf-cds evaluate FILE|-``, ``calf-cds db upgrade`` and ``calf-cds --version``.
 
-``evaluate`` runs a hook request file (or a FHIR Bundle, e.g. a fixture patient) through
-the same prefetch → rules → cards code as the service, offline, and prints the response.
+``evaluate`` runs a hook request file (or a FHIR Bundle, e.g. a fixture patient; ``-``
+reads standard input) through the same prefetch → rules → cards code as the service,
+offline, and prints the response.
+
+Bad input never shows a traceback: a setting that cannot work, an unreadable or non-object
+document, or an ``--at`` that is not a date-time is one line on standard error and exit
+status 2; the service's own refusals (400, 412) are exit status 1.
 """
 
 from __future__ import annotations
@@ -19,29 +24,104 @@ from typing import Any
 
 import orjson
 
+from . import __version__
 from .config import Settings
+from .settings_checks import ConfigError, load_settings
+
+USAGE_ERROR = 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="calf-cds", description=__doc__)
+    parser = argparse.ArgumentParser(prog="calf-cds", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"calf-cds {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the CDS Hooks service (uvicorn)")
     serve.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default from settings: 8080)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
     ev = sub.add_parser("evaluate", help="print the cards for a hook request or FHIR Bundle")
-    ev.add_argument("file", type=Path)
+    ev.add_argument("file", help="a JSON file, or - for standard input")
     ev.add_argument("--patient", help="patient id (Bundle input; default: the Bundle's Patient)")
     ev.add_argument("--encounter", help="encounter id (Bundle input)")
     ev.add_argument("--at", help="evaluation time, ISO 8601 (replays historical data)")
+    db = sub.add_parser("db", help="database schema (Alembic migrations)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate CALF_CDS_DATABASE_URL to this release's schema")
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    return _evaluate(args)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "db":
+            return _db_upgrade()
+        return _evaluate(args)
+    except ConfigError as exc:
+        print(f"calf-cds: configuration error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("calf-cds")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return __version__
+
+
+def _db_upgrade() -> int:
+    from .state import migrate
+    from .state.layer import StateError, open_database
+
+    try:
+        db = open_database(Settings().database_url)
+        try:
+            before, after = migrate.upgrade(db)
+        finally:
+            db.dispose()
+    except (StateError, migrate.SchemaError) as exc:
+        print(f"calf-cds: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback with a URL in it
+        print(f"calf-cds: database upgrade failed: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"database schema already at revision {after}")
+    else:
+        print(f"database schema upgraded from {before or 'nothing'} to revision {after}")
+    return 0
+
+
+def _check_state(settings: Settings) -> str | None:
+    """Open the shared state once before the workers start: an empty database is created
+    at head here (not by N workers at once), and one that is behind stops ``serve`` with
+    one line. None when fine, else the line."""
+    from .state import State, StateError
+
+    try:
+        State.open(settings).close()
+    except StateError as exc:
+        return str(exc)
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = Settings()
+    from .catalog import Catalog, CatalogError
+    from .logging_setup import configure
+    from .pipeline import DEFAULT_CARDS_DIR
+
+    if args.workers < 1:
+        raise ConfigError("workers", f"--workers must be at least 1, got {args.workers}")
+    settings = load_settings()
+    try:  # the card catalogue is checked here too, before any worker starts
+        Catalog.load(settings.cards_dir or DEFAULT_CARDS_DIR)
+    except CatalogError as exc:
+        raise ConfigError("cards_dir", str(exc).splitlines()[0]) from None
+    configure(settings.log_level, settings.log_format)
+    problem = _check_state(settings)
+    if problem:
+        print(f"calf-cds: {problem}", file=sys.stderr)
+        return 2
     # Before uvicorn (and prometheus_client) load: workers inherit the variable and write
     # their samples under it, so /metrics on any worker counts all of them.
     metrics_dir = prepare_metrics_dir()
@@ -77,9 +157,8 @@ def prepare_metrics_dir() -> MetricsDir:
 def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from .logging_setup import configure, uvicorn_log_config
+    from .logging_setup import uvicorn_log_config
 
-    configure(settings.log_level, settings.log_format)
     uvicorn.run(
         "cds_service.app:create_app",
         factory=True,
@@ -100,19 +179,44 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_document(name: str) -> dict[str, Any] | str:
+    """The parsed JSON object, or the one-line reason it cannot be used."""
+    label = "standard input" if name == "-" else name
+    try:
+        raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        document = orjson.loads(raw)
+    except (OSError, orjson.JSONDecodeError) as exc:
+        return f"cannot read {label}: {exc}"
+    if not isinstance(document, dict):
+        kind = "an array" if isinstance(document, list) else f"a {type(document).__name__}"
+        return f"cannot read {label}: expected a JSON object (a hook request or a FHIR Bundle), got {kind}"
+    return document
+
+
+def _parse_at(text: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return f"--at {text!r} is not an ISO 8601 date-time (e.g. 2026-11-21T12:00:00Z)"
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .errors import CdsError
     from .evaluate import evaluate_document
 
-    try:
-        document = orjson.loads(args.file.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    overrides: dict[str, Any] = {"database_url": "sqlite://"}
+    document = _read_document(args.file)
+    if isinstance(document, str):
+        print(document, file=sys.stderr)
+        return USAGE_ERROR
+    # Offline: no JWT to check and an in-memory feedback store, whatever the environment says.
+    overrides: dict[str, Any] = {"database_url": "sqlite://", "auth_enabled": False}
     if args.at:
-        overrides["evaluation_time"] = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
-    settings = Settings(**overrides)
+        at = _parse_at(args.at)
+        if isinstance(at, str):
+            print(at, file=sys.stderr)
+            return USAGE_ERROR
+        overrides["evaluation_time"] = at
+    settings: Settings = load_settings(**overrides)
     try:
         response = asyncio.run(
             evaluate_document(document, settings, patient_id=args.patient, encounter_id=args.encounter)

@@ -7,6 +7,8 @@ Built once at start-up: value sets and the card catalogue load here and fail fas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,18 @@ from .clinical.engine import TOPICS, evaluate
 from .clinical.extract import VerdictCache, extract_facts, preload_models
 from .config import Settings
 from .record import PatientRecord
+from .state.card_ids import CardAttribution, new_card_uuid
 from .terminology.valuesets import Terminology
 
-DEFAULT_CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
+
+def _packaged_cards_dir() -> Path:
+    """The catalogue shipped in the package (``cards/`` in the repository, mapped to
+    ``cds_service.cards``): found the same way from a checkout, an editable or a wheel install."""
+    folder = resources.files("cds_service.cards")
+    return folder if isinstance(folder, Path) else Path(str(folder))
+
+
+DEFAULT_CARDS_DIR = _packaged_cards_dir()
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,11 @@ class Pipeline:
         self.terminology = terminology
         self.catalog = catalog
         self.verdicts = VerdictCache(settings.validation_cache_size)
+        # Card uuids name their topic and version, so feedback is attributed even when
+        # the issued-card record was lost (a worker killed before writing it).
+        self.card_ids = CardAttribution(
+            (topic, catalog.card_meta(topic).version) for topic in catalog.topics
+        )
 
     @classmethod
     def load(cls, settings: Settings, cards_dir: Path | None = None) -> Pipeline:
@@ -57,9 +73,13 @@ class Pipeline:
         cards: list[dict[str, Any]] = []
         issued: list[IssuedCardInfo] = []
         for finding in findings:
-            # FHIR R4 ServiceRequest.subject is required on suggested orders.
-            card = self.catalog.render(finding, subject=f"Patient/{record.patient_id}")
             meta = self.catalog.card_meta(finding.topic)
+            # FHIR R4 ServiceRequest.subject is required on suggested orders.
+            card = self.catalog.render(
+                finding,
+                subject=f"Patient/{record.patient_id}",
+                new_uuid=partial(new_card_uuid, finding.topic, meta.version),
+            )
             cards.append(card)
             issued.append(IssuedCardInfo(uuid=card["uuid"], topic=finding.topic, version=meta.version))
         return cards, issued

@@ -18,8 +18,8 @@ from sqlalchemy.exc import OperationalError
 
 from cds_service.api.state import AppState
 from cds_service.evaluate import request_from_bundle
-from cds_service.feedback import FeedbackStore, IssuedCard
-from cds_service.feedback.store import issued_cards_table
+from cds_service.state import FeedbackStore, IssuedCard
+from cds_service.state.schema import issued_cards_table
 from cds_service.models.feedback import FeedbackEntry, FeedbackRequest
 from support import FIXTURES, load_json, make_settings, service
 

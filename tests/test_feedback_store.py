@@ -18,13 +18,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateTable
 
-from cds_service.feedback import FeedbackStore, IssuedCard
-from cds_service.feedback.store import (
-    UtcDateTime,
-    feedback_table,
-    insert_checking_first,
-    issued_cards_table,
-)
+from cds_service.state import FeedbackStore, IssuedCard
+from cds_service.state.schema import UtcDateTime, feedback_table, issued_cards_table
+from cds_service.state.sql import insert_checking_first
 from cds_service.models.feedback import (
     MAX_COMMENT_LENGTH,
     MAX_FEEDBACK_ENTRIES,
@@ -34,10 +30,10 @@ from cds_service.models.feedback import (
     parse_rfc3339,
 )
 
-EXAMPLES = Path("/work/shared/cds-hooks-examples")
+EXAMPLES = Path(__file__).resolve().parent / "vectors"
 SPEC_FILES = sorted((EXAMPLES / "spec-2.0").glob("feedback-*.json"))
 SANDBOX_FILES = sorted((EXAMPLES / "sandbox-client").glob("feedback-*.http.json"))
-SCHEMA_PATH = EXAMPLES / "schemas" / "derived-2.0" / "feedback-request.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "cds_service" / "data" / "schemas" / "feedback-request.schema.json"
 
 RECEIVED = datetime(2026, 11, 21, 22, 41, 0, tzinfo=timezone.utc)
 ISSUED = datetime(2026, 11, 21, 22, 40, 0, tzinfo=timezone.utc)
@@ -86,9 +82,14 @@ def _issued(
     )
 
 
-@pytest.fixture
-def store() -> Iterator[FeedbackStore]:
-    s = FeedbackStore("sqlite://")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[FeedbackStore]:
+    """An empty store on each database (PostgreSQL: a real server, see state_servers)."""
+    if request.param == "sqlite":
+        url = "sqlite://"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    s = FeedbackStore(url)
     s.create_schema()
     yield s
     s.close()
@@ -421,8 +422,12 @@ def test_feedback_survives_a_restart(tmp_path: Path) -> None:
         second.close()
 
 
-def test_failing_batch_is_rolled_back_and_keeps_earlier_rows(store: FeedbackStore) -> None:
+def test_failing_batch_is_rolled_back_and_keeps_earlier_rows(
+    store: FeedbackStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert store.record_feedback(SERVICE, _entries(_entry(card="kept")), RECEIVED) == 1
+    # One row per INSERT statement, so the failure below lands mid-batch.
+    monkeypatch.setattr("cds_service.state.sql._INSERT_CHUNK", 1)
     feedback_inserts = 0
 
     def fail_on_second_insert(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -453,8 +458,8 @@ def test_invalid_body_never_reaches_the_store(store: FeedbackStore) -> None:
     assert [f.card_uuid for f in store.list_feedback()] == ["kept"]
 
 
-def test_concurrent_writers_from_a_thread_pool(tmp_path: Path) -> None:
-    s = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}")
+def test_concurrent_writers_from_a_thread_pool(database_url: str) -> None:
+    s = FeedbackStore(database_url)
     s.create_schema()
     start = threading.Barrier(4)
 

@@ -54,7 +54,7 @@ async def test_statin_card_without_prefetch_through_fhir_server(tmp_path: Path, 
     async with service(make_settings(tmp_path)) as client:
         stored = await client.post("/cds-services/calf-pain-review/feedback", json=feedback)
     assert stored.status_code == 200
-    from cds_service.feedback.store import FeedbackStore
+    from cds_service.state import FeedbackStore
     store = FeedbackStore(make_settings(tmp_path).database_url)
     try:
         [row] = store.list_feedback("calf-pain-review")

@@ -13,7 +13,7 @@ from fastapi import Request
 from ..auth import AuthConfig, JwtVerifier
 from ..config import Settings
 from ..errors import Unauthorized
-from ..feedback.store import FeedbackStore, IssuedCard
+from ..state import IssuedCard, State
 from ..hooks.base import Registry
 from ..instrumented_http import InstrumentedTransport
 from ..metrics import Metrics
@@ -28,14 +28,16 @@ class AppState:
         settings: Settings,
         registry: Registry,
         pipeline: Pipeline,
-        feedback_store: FeedbackStore | None,
+        shared: State | None,
         http_client: httpx.AsyncClient | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.pipeline = pipeline
-        self.feedback_store = feedback_store
+        # Shared state: feedback, issued cards, replay and JWK Set caches (``readiness()``).
+        self.shared = shared
+        self.feedback_store = shared.feedback if shared is not None else None
         self._http = http_client
         self._owns_http = http_client is None
         self.discovery_body = orjson.dumps(
@@ -63,8 +65,8 @@ class AppState:
         if self._http is not None and self._owns_http:
             await self._http.aclose()
             self._http = None
-        if self.feedback_store is not None:
-            self.feedback_store.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def audience(self, request: Request) -> str:
         return self.settings.public_base_url.rstrip("/") + request.url.path
@@ -73,7 +75,13 @@ class AppState:
         if not self.settings.auth_is_enabled:
             return
         if self._verifier is None:
-            self._verifier = JwtVerifier(AuthConfig.from_settings(self.settings), self.http())
+            shared = self.shared
+            self._verifier = JwtVerifier(
+                AuthConfig.from_settings(self.settings),
+                self.http(),
+                replay_cache=shared.replay if shared is not None else None,
+                jwks_cache=shared.jwks if shared is not None else None,
+            )
         try:
             claims = await self._verifier.verify(
                 request.headers.get("authorization"), self.audience(request)

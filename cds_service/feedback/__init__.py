@@ -1,5 +1,5 @@
-"""Feedback: durable record of issued cards and of what clinicians did with them."""
+"""Feedback lives in the state layer now (``cds_service.state``); kept for old imports."""
 
-from cds_service.feedback.store import FeedbackStore, IssuedCard, StoredFeedback
+from cds_service.state import FeedbackStore, IssuedCard, StoredFeedback
 
 __all__ = ["FeedbackStore", "IssuedCard", "StoredFeedback"]
