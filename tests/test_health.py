@@ -35,9 +35,9 @@ async def test_readyz_is_503_with_an_outcome_when_the_database_is_gone(tmp_path:
     assert health.status_code == 200  # the process itself is fine
 
 
-async def test_readyz_asks_the_store_when_it_has_a_readiness_check(tmp_path: Path) -> None:
+async def test_readyz_asks_the_state_layers_readiness_check(tmp_path: Path) -> None:
     async with service(make_settings(tmp_path)) as client:
-        store = client._transport.app.state.cds.feedback_store  # type: ignore[attr-defined]
+        store = client._transport.app.state.cds.shared  # type: ignore[attr-defined]
         store.readiness = lambda: ["database schema behind: run calf-cds db upgrade"]
         behind = await client.get("/readyz")
         store.readiness = lambda: None

@@ -2,8 +2,8 @@
 
 No authentication: load balancers and Prometheus cannot send an EHR's JWT, and nothing
 here carries patient data. ``/readyz`` checks that the card catalogue is loaded and that
-the database answers; when the store offers ``readiness()`` (migrations current, Redis
-reachable...) that is asked instead of a bare ``SELECT 1``.
+the database answers; the shared state layer's ``readiness()`` (database reachable,
+migrations current, Redis reachable) is asked when there is one, else a bare ``SELECT 1``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ async def readiness_problems(state: AppState) -> list[str]:
     problems: list[str] = []
     if not state.pipeline.catalog.topics:
         problems.append("card catalogue: no cards loaded")
-    store = state.feedback_store
+    # The shared state layer checks the database, migrations and Redis; a bare feedback
+    # store (no layer) gets ``SELECT 1``.
+    store = state.shared if state.shared is not None else state.feedback_store
     if store is not None:
         try:
             problems += await asyncio.wait_for(

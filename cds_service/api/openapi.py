@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -165,6 +166,7 @@ def build_openapi(state: AppState, version: str) -> dict[str, Any]:
         request["title"] = f"{definition.id} ({definition.hook}) request"
         request["properties"]["hook"] = {"const": definition.hook}
         request["properties"]["context"] = {"$ref": REF.format(model=definition.context_model.__name__)}
+        request["properties"]["prefetch"] = _prefetch_schema(definition.prefetch)
         components[request_name] = request
         paths[f"/cds-services/{definition.id}"] = {
             "post": {
@@ -204,6 +206,25 @@ def build_openapi(state: AppState, version: str) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {"schemas": components},
+    }
+
+
+def _prefetch_schema(templates: Mapping[str, str]) -> dict[str, Any]:
+    """Each advertised key holds a FHIR resource (a Bundle for searches) or ``null``."""
+    resource = {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {"resourceType": {"type": "string", "pattern": "^[A-Z][A-Za-z]{1,63}$"}},
+    }
+    return {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {key: {"anyOf": [resource, {"type": "null"}]} for key in templates},
+                "additionalProperties": True,
+            },
+            {"type": "null"},
+        ]
     }
 
 

@@ -9,7 +9,7 @@ after the batch is rolled back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -164,6 +164,20 @@ class FeedbackStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def card_attribution(
+        self, service_id: str, card_uuids: Iterable[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Card uuid -> (topic, card_version), as ``record_feedback`` attributes them (the
+        ``issued_cards`` row, else the uuid itself); unknown cards are left out. For metrics."""
+        uuids = set(card_uuids)
+        known = issued_lookup(self._db, service_id, uuids)
+        found: dict[str, tuple[str, str]] = {}
+        for card_uuid in uuids:
+            topic, version = self._attribute(known, card_uuid)
+            if topic is not None and version is not None:
+                found[card_uuid] = (topic, version)
+        return found
 
     def _attribute(
         self, known: Mapping[str, tuple[str, str]], card_uuid: str
