@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: run test bench catalogue terminology clean
+.PHONY: run test bench lock catalogue terminology clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ test: $(VENV)/bin/python
 bench: $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	$(VENV)/bin/python -m bench
+
+# Hashed lockfiles the Dockerfile installs from: runtime dependencies (from pyproject.toml)
+# and the build backend. uv comes from PyPI; rerun after changing dependencies (a test
+# fails when the lock no longer covers pyproject.toml).
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11
+lock: $(VENV)/bin/python
+	$(VENV)/bin/pip install -q uv
+	$(UV_COMPILE) pyproject.toml -o requirements.lock
+	echo 'setuptools>=77' | $(UV_COMPILE) - -o requirements-build.lock
 
 catalogue: $(VENV)/bin/python
 	$(VENV)/bin/python tools/gen_catalogue.py

@@ -1,4 +1,5 @@
-"""``python -m bench``: run every measurement once, print one table (stdout).
+"""``python -m bench``: run every measurement once, print one table (stdout); exit status
+1 when any target FAILs.
 
 Progress goes to stderr. ``--quick`` shortens every phase (a smoke run; its figures are
 not the reference ones). Every server this starts is stopped on the way out, whatever
@@ -24,7 +25,7 @@ from bench.http import HOOK_PATH, Soak, Throughput, sequential_latency, soak
 from bench.loadgen import LoadResult, describe, run_load, tool_name
 from bench.procs import calf_cds_argv, calf_cds_env, free_port, serve, uvicorn_argv
 from bench.stats import mib, ms
-from bench.table import Row, machine, render, summary
+from bench.table import Row, exit_status, machine, render, summary
 
 CONCURRENCY = 16
 FHIR_DELAY_MS = 50
@@ -157,13 +158,27 @@ def startup_rows(samples: list[float], first_calls: list[float], mem: Soak, plan
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run, print the table, and exit 1 when any target fails (so ``make bench`` fails)."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short smoke run (figures not reference)")
     parser.add_argument("--tool", choices=["wrk", "httpx"], help="load generator (default: wrk if installed)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    tool = args.tool or tool_name()
     began = time.perf_counter()
+    rows = measure(plan, args.tool or tool_name())
+    elapsed = time.perf_counter() - began
+    print(f"calf-cds benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {'QUICK (smoke) ' if args.quick else ''}"
+          f"run took {elapsed:.0f} s")
+    print(f"machine: {machine()}")
+    print()
+    print(render(rows))
+    print()
+    print(summary(rows))
+    return exit_status(rows)
+
+
+def measure(plan: Plan, tool: str) -> list[Row]:
+    """Every measurement once, as table rows (a row with a target carries PASS/FAIL)."""
     rows: list[Row] = []
 
     log("1/4 in-process evaluation")
@@ -238,16 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += realistic_rows(REALISTIC.stat().st_size / 1024, real["ours"], real["floor"], real["hc"])
         rows += fallback_rows(fb)
         rows += startup_rows([ours.startup_s, *extra.samples], [first_call, *extra.first_call_s], mem, plan)
-
-    elapsed = time.perf_counter() - began
-    print(f"calf-cds benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {'QUICK (smoke) ' if args.quick else ''}"
-          f"run took {elapsed:.0f} s")
-    print(f"machine: {machine()}")
-    print()
-    print(render(rows))
-    print()
-    print(summary(rows))
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

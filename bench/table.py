@@ -67,3 +67,8 @@ def summary(rows: list[Row]) -> str:
         return f"all {len(checked)} targets PASS"
     names = "; ".join(f"{r.section}: {r.measure}" for r in failed)
     return f"{len(checked) - len(failed)}/{len(checked)} targets PASS; FAIL: {names}"
+
+
+def exit_status(rows: list[Row]) -> int:
+    """1 when any target FAILs (``make bench`` then fails), else 0."""
+    return 1 if any(r.ok is False for r in rows) else 0

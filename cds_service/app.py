@@ -91,6 +91,11 @@ def create_app(
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
         allow_credentials=False,
+        # Private Network Access (Chrome): a public page such as the hosted CDS Hooks sandbox
+        # calling this service on a private address preflights with
+        # Access-Control-Request-Private-Network: true; answered (true) for allowed origins.
+        # WICG "Private Network Access" §CORS preflight; Starlette >= 0.51.
+        allow_private_network=True,
         max_age=600,
     )
     # Outermost: every answer (CORS refusals included) carries the request id.
