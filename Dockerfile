@@ -13,7 +13,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY cds_service ./cds_service
 COPY cards ./cards
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir '.[postgres,redis]' \
     && useradd --system --uid 10001 --home-dir /app calfcds \
     && mkdir -p /data && chown calfcds /data
 
