@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import fallback, inprocess, startup
+from bench import fallback, healthchain, inprocess, startup
 from bench.data import EVALUATION_TIME, hook_request, synthetic_bundle
 from bench.http import HOOK_PATH, Soak, Throughput, sequential_latency, soak
 from bench.loadgen import LoadResult, describe, run_load, tool_name
@@ -108,6 +108,22 @@ def http_rows(tool: str, body_kb: float, ours: Throughput, floor: Throughput, dr
     return rows
 
 
+REALISTIC = Path(__file__).with_name("realistic-request.json")
+
+
+def realistic_rows(body_kb: float, ours: LoadResult, floor: LoadResult, hc: LoadResult) -> list[Row]:
+    section = "2b realistic"
+    return [
+        Row(section, "request", f"Synthea patient on simvastatin + hydrochlorothiazide, 8 code-filtered prefetch keys, {body_kb:.0f} KB"),
+        Row(section, "ours (calf-cds serve, 1 worker, full evaluation)", _load_value(ours), "errors = 0", ours.errors == 0),
+        Row(section, "floor (bare FastAPI, parse + fixed card)", _load_value(floor), "errors = 0", floor.errors == 0),
+        Row(section, f"HealthChain {healthchain.VERSION}, trivial greeting handler", _load_value(hc), "errors = 0", hc.errors == 0),
+        Row(section, "throughput ours/floor", f"{ours.rps / floor.rps:.2f}x", ">= 0.5x", ours.rps / floor.rps >= 0.5),
+        Row(section, "throughput ours/HealthChain", f"{ours.rps / hc.rps:.2f}x", ">= 2x", ours.rps / hc.rps >= 2),
+        Row(section, "p99 ours/floor", f"{ours.p99_s / floor.p99_s:.2f}x", "<= 2x", ours.p99_s / floor.p99_s <= 2),
+    ]
+
+
 def fallback_rows(result: fallback.Fallback) -> list[Row]:
     section = "3 fallback"
     return [
@@ -189,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             workdir=cold_dir, env={**calf_cds_env(cold_dir, EVALUATION_TIME_ENV),
                                    "CALF_CDS_VALIDATION_CACHE_SIZE": "0"}))
 
+        hc_port = free_port()
+        hc = stack.enter_context(serve(
+            "healthchain", healthchain.argv(hc_port, workdir), port=hc_port,
+            ready_path=healthchain.READY_PATH, workdir=workdir))
+
         log(f"3/4 HTTP ({tool}, {CONCURRENCY} connections, {plan.duration_s:.0f} s each)")
         common = {"concurrency": CONCURRENCY, "workdir": workdir, "tool": tool}
         ours_warm = run_load(ours.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
@@ -199,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         drain = run_load(floor.base_url + "/drain", body_path, duration_s=plan.drain_s, **common)
         run_load(cold.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
         cold_run = run_load(cold.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
+        log("  realistic request: ours, floor, HealthChain")
+        real = {}
+        for name, url in (("ours", ours.base_url + HOOK_PATH), ("floor", floor.base_url + HOOK_PATH),
+                          ("hc", hc.base_url + healthchain.HOOK_PATH)):
+            run_load(url, REALISTIC, duration_s=plan.warmup_s, **common)
+            real[name] = run_load(url, REALISTIC, duration_s=plan.duration_s, **common)
         single = sequential_latency(ours.base_url + HOOK_PATH, typical, 20).p50
         log(f"  ours {ours_run.rps:,.0f} req/s, floor {floor_run.rps:,.0f} req/s; soak to {plan.soak_total:,}")
         mem = soak(ours, body_path, ours_run, rss_start=rss_warm, total=plan.soak_total, log=log, **common)
@@ -208,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rows += http_rows(tool, len(typical) / 1024, Throughput(ours_warm, ours_run),
                           Throughput(floor_warm, floor_run), drain, single, cold_run)
+        rows += realistic_rows(REALISTIC.stat().st_size / 1024, real["ours"], real["floor"], real["hc"])
         rows += fallback_rows(fb)
         rows += startup_rows([ours.startup_s, *extra.samples], [first_call, *extra.first_call_s], mem, plan)
 

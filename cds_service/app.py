@@ -16,10 +16,15 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
+from .api.cors import OutcomeCORSMiddleware
+from .api.health import build_health_router
+from .api.middleware import RequestContextMiddleware
+from .api.openapi import install_openapi
 from .api.outcome import outcome_response
 from .api.routes import build_router
 from .api.state import AppState
@@ -71,35 +76,53 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url=None,  # served by install_openapi, built from the registry
+        # "/cds-services/" is a 404 naming "/cds-services", not a 307 with an empty body
+        redirect_slashes=False,
     )
     app.state.cds = state
     app.include_router(build_router(state))
-    _install_error_handlers(app)
+    app.include_router(build_health_router(state))
+    install_openapi(app, state)
+    _install_error_handlers(app, state)
     app.add_middleware(
-        CORSMiddleware,
+        OutcomeCORSMiddleware,
         allow_origins=settings.cors_allow_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
         allow_credentials=False,
         max_age=600,
     )
+    # Outermost: every answer (CORS refusals included) carries the request id.
+    app.add_middleware(RequestContextMiddleware, metrics_of=lambda: state.metrics)
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, state: AppState) -> None:
+    metrics = state.metrics
+
     @app.exception_handler(CdsError)
-    async def cds_error(_: Request, exc: CdsError) -> Response:
+    async def cds_error(request: Request, exc: CdsError) -> Response:
         if isinstance(exc, Unauthorized):
+            metrics.unauthorized_request(exc.message)
             # best practice: 401 with no detail
             return outcome_response(401, [""], headers={"WWW-Authenticate": "Bearer"})
         if exc.status_code == 412:
+            metrics.precondition_failed(request.path_params.get("service_id"))
             log.warning("412 precondition failed: %s", exc.message)
         return outcome_response(exc.status_code, exc.issues)
 
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_: Request, exc: ClientDisconnect) -> Response:
+        # Nobody is left to read an answer: one line, no traceback (issue #8, hole 6).
+        log.info("client disconnected before the request body was complete")
+        return outcome_response(499, ["client closed the connection"])
+
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        text = {404: "not found", 405: "method not allowed"}.get(exc.status_code, "request failed")
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return outcome_response(404, [_not_found_text(app, request)])
+        text = {405: "method not allowed"}.get(exc.status_code, "request failed")
         return outcome_response(exc.status_code, [text])
 
     @app.exception_handler(RequestValidationError)
@@ -110,3 +133,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
         return outcome_response(500, ["internal error"])
+
+
+def _not_found_text(app: FastAPI, request: Request) -> str:
+    """"not found", naming the right path when the request differs by a trailing slash."""
+    path = request.url.path
+    if path.endswith("/") and path != "/":
+        candidate = path.rstrip("/") or "/"
+        scope = {**request.scope, "path": candidate}
+        for route in app.router.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                return f"not found: no path {path[:200]}; did you mean {candidate[:200]} (no trailing slash)?"
+    return "not found"

@@ -1,32 +1,47 @@
-"""Command line: ``calf-cds serve``, ``calf-cds evaluate FILE`` and ``calf-cds db upgrade``.
+"""Command line: ``calf-cds serve``, ``calf-cds evaluate FILE|-``, ``calf-cds db upgrade`` and ``calf-cds --version``.
 
-``evaluate`` runs a hook request file (or a FHIR Bundle, e.g. a fixture patient) through
-the same prefetch → rules → cards code as the service, offline, and prints the response.
+``evaluate`` runs a hook request file (or a FHIR Bundle, e.g. a fixture patient; ``-``
+reads standard input) through the same prefetch → rules → cards code as the service,
+offline, and prints the response.
+
+Bad input never shows a traceback: a setting that cannot work, an unreadable or non-object
+document, or an ``--at`` that is not a date-time is one line on standard error and exit
+status 2; the service's own refusals (400, 412) are exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from . import __version__
 from .config import Settings
+from .settings_checks import ConfigError, load_settings
+
+USAGE_ERROR = 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="calf-cds", description=__doc__)
+    parser = argparse.ArgumentParser(prog="calf-cds", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"calf-cds {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the CDS Hooks service (uvicorn)")
     serve.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default from settings: 8080)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
     ev = sub.add_parser("evaluate", help="print the cards for a hook request or FHIR Bundle")
-    ev.add_argument("file", type=Path)
+    ev.add_argument("file", help="a JSON file, or - for standard input")
     ev.add_argument("--patient", help="patient id (Bundle input; default: the Bundle's Patient)")
     ev.add_argument("--encounter", help="encounter id (Bundle input)")
     ev.add_argument("--at", help="evaluation time, ISO 8601 (replays historical data)")
@@ -34,11 +49,24 @@ def main(argv: list[str] | None = None) -> int:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="migrate CALF_CDS_DATABASE_URL to this release's schema")
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "db":
-        return _db_upgrade()
-    return _evaluate(args)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "db":
+            return _db_upgrade()
+        return _evaluate(args)
+    except ConfigError as exc:
+        print(f"calf-cds: configuration error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("calf-cds")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return __version__
 
 
 def _db_upgrade() -> int:
@@ -78,16 +106,59 @@ def _check_state(settings: Settings) -> str | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from .catalog import Catalog, CatalogError
     from .logging_setup import configure
+    from .pipeline import DEFAULT_CARDS_DIR
 
-    settings = Settings()
-    configure(settings.log_level)
+    if args.workers < 1:
+        raise ConfigError("workers", f"--workers must be at least 1, got {args.workers}")
+    settings = load_settings()
+    try:  # the card catalogue is checked here too, before any worker starts
+        Catalog.load(settings.cards_dir or DEFAULT_CARDS_DIR)
+    except CatalogError as exc:
+        raise ConfigError("cards_dir", str(exc).splitlines()[0]) from None
+    configure(settings.log_level, settings.log_format)
     problem = _check_state(settings)
     if problem:
         print(f"calf-cds: {problem}", file=sys.stderr)
         return 2
+    # Before uvicorn (and prometheus_client) load: workers inherit the variable and write
+    # their samples under it, so /metrics on any worker counts all of them.
+    metrics_dir = prepare_metrics_dir()
+    try:
+        return _run_uvicorn(args, settings)
+    finally:
+        if metrics_dir.owned:
+            shutil.rmtree(metrics_dir.path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class MetricsDir:
+    path: Path
+    owned: bool  # created here (removed at exit) rather than given by the operator
+
+
+def prepare_metrics_dir() -> MetricsDir:
+    """``PROMETHEUS_MULTIPROC_DIR``: the operator's (emptied of old samples) or a new one."""
+    from .metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):  # samples of an earlier run would be counted again
+            stale.unlink()
+        return MetricsDir(path, owned=False)
+    path = Path(tempfile.mkdtemp(prefix="calf-cds-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    return MetricsDir(path, owned=True)
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .logging_setup import uvicorn_log_config
+
     uvicorn.run(
         "cds_service.app:create_app",
         factory=True,
@@ -95,6 +166,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        # Applied by uvicorn in every worker process: one format, the request id on every
+        # line, the redacting filter; the service writes the access line itself.
+        log_config=uvicorn_log_config(settings.log_level, settings.log_format),
+        access_log=False,
         proxy_headers=False,
         # The stdlib event loop: under uvloop the worker's RSS grew ~1 KiB per request
         # without bound (native memory; 16 connections, 200 KB bodies) and stayed flat
@@ -104,19 +179,44 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_document(name: str) -> dict[str, Any] | str:
+    """The parsed JSON object, or the one-line reason it cannot be used."""
+    label = "standard input" if name == "-" else name
+    try:
+        raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        document = orjson.loads(raw)
+    except (OSError, orjson.JSONDecodeError) as exc:
+        return f"cannot read {label}: {exc}"
+    if not isinstance(document, dict):
+        kind = "an array" if isinstance(document, list) else f"a {type(document).__name__}"
+        return f"cannot read {label}: expected a JSON object (a hook request or a FHIR Bundle), got {kind}"
+    return document
+
+
+def _parse_at(text: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return f"--at {text!r} is not an ISO 8601 date-time (e.g. 2026-11-21T12:00:00Z)"
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .errors import CdsError
     from .evaluate import evaluate_document
 
-    try:
-        document = orjson.loads(args.file.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    overrides: dict[str, Any] = {"database_url": "sqlite://"}
+    document = _read_document(args.file)
+    if isinstance(document, str):
+        print(document, file=sys.stderr)
+        return USAGE_ERROR
+    # Offline: no JWT to check and an in-memory feedback store, whatever the environment says.
+    overrides: dict[str, Any] = {"database_url": "sqlite://", "auth_enabled": False}
     if args.at:
-        overrides["evaluation_time"] = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
-    settings = Settings(**overrides)
+        at = _parse_at(args.at)
+        if isinstance(at, str):
+            print(at, file=sys.stderr)
+            return USAGE_ERROR
+        overrides["evaluation_time"] = at
+    settings: Settings = load_settings(**overrides)
     try:
         response = asyncio.run(
             evaluate_document(document, settings, patient_id=args.patient, encounter_id=args.encounter)

@@ -3,7 +3,8 @@
 Every value can be set by an environment variable with the prefix ``CALF_CDS_``
 (nested clinical thresholds use ``CALF_CDS_CLINICAL__<NAME>``). Tests and the
 ``evaluate`` command build ``Settings(...)`` directly; nothing reads ``os.environ``
-at import time.
+at import time. Building settings checks every value (``settings_checks``): a setting
+that cannot work raises with one line naming it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ClinicalSettings(BaseModel):
     """Thresholds and windows used by the clinical rules.
 
-    Each default cites where it comes from (see ``../shared/reference/clinical.md``
+    Each default cites where it comes from (the reference notes ``clinical.md``,
     sections in brackets). Values marked *configurable because disputed* are shown as
     such on the cards.
     """
@@ -91,8 +92,12 @@ class Settings(BaseSettings):
     # Public base URL the EHR uses to reach this service; JWT ``aud`` is compared to it.
     public_base_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
+    # ``json``: one JSON object per line (time, level, logger, message, request_id);
+    # ``text``: one human-readable line per event, for a terminal.
+    log_format: Literal["json", "text"] = "json"
 
-    # Card catalogue directory (YAML); None: the repository's ``cards/``
+    # Card catalogue directory (YAML); None: the catalogue shipped in the package
+    # (``cards/`` in the repository, installed as ``cds_service.cards``)
     cards_dir: Path | None = None
 
     # Shared state (feedback, issued cards; the replay and JWK Set caches unless Redis is
@@ -140,6 +145,15 @@ class Settings(BaseSettings):
     # Clinical evaluation; ``evaluation_time`` replays historical data (None: now)
     evaluation_time: datetime | None = None
     clinical: ClinicalSettings = Field(default_factory=ClinicalSettings)
+
+    @model_validator(mode="after")
+    def _refuse_what_cannot_work(self) -> Settings:
+        # Every setting is checked here, once, so a service that would answer 401 to
+        # everything (or crash on its first request) refuses to start instead.
+        from .settings_checks import check_settings
+
+        check_settings(self)
+        return self
 
     @property
     def auth_is_enabled(self) -> bool:

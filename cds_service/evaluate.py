@@ -20,10 +20,14 @@ def request_from_bundle(
     bundle: dict[str, Any], patient_id: str | None = None, encounter_id: str | None = None
 ) -> dict[str, Any]:
     """A patient-view request whose prefetch is the Bundle's resources, by key."""
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise BadRequest("Bundle.entry must be a list")
     resources = [
         e["resource"]
-        for e in bundle.get("entry", [])
+        for e in entries
         if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        and isinstance(e["resource"].get("resourceType"), str)
     ]
     if patient_id is None:
         patients = [r for r in resources if r.get("resourceType") == "Patient"]

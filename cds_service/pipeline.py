@@ -7,6 +7,7 @@ Built once at start-up: value sets and the card catalogue load here and fail fas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,15 @@ from .record import PatientRecord
 from .state.card_ids import CardAttribution, new_card_uuid
 from .terminology.valuesets import Terminology
 
-DEFAULT_CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
+
+def _packaged_cards_dir() -> Path:
+    """The catalogue shipped in the package (``cards/`` in the repository, mapped to
+    ``cds_service.cards``): found the same way from a checkout, an editable or a wheel install."""
+    folder = resources.files("cds_service.cards")
+    return folder if isinstance(folder, Path) else Path(str(folder))
+
+
+DEFAULT_CARDS_DIR = _packaged_cards_dir()
 
 
 @dataclass(frozen=True, slots=True)

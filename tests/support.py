@@ -19,9 +19,8 @@ from cds_service.pipeline import DEFAULT_CARDS_DIR, Pipeline
 from cds_service.terminology.valuesets import Terminology
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-EXAMPLES = SHARED / "cds-hooks-examples"
-SCHEMAS = EXAMPLES / "schemas" / "derived-2.0"
+EXAMPLES = ROOT / "tests" / "vectors"  # spec and sandbox bodies; origin in tests/vectors/ORIGIN.md
+SCHEMAS = ROOT / "cds_service" / "data" / "schemas"  # the project's CDS Hooks 2.0 JSON Schemas
 FIXTURES = ROOT / "fixtures"
 BASE_URL = "http://127.0.0.1:8080"
 EVALUATION_TIME = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -93,7 +93,8 @@ async def test_audience_uses_configured_public_base_url(tmp_path: Path) -> None:
 
 
 async def test_auth_is_on_by_default_outside_dev(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, profile="prod", auth_enabled=None)
+    settings = make_settings(tmp_path, profile="prod", auth_enabled=None, auth_trusted_issuers=[ISSUER],
+                             auth_issuer_jwks={ISSUER: JWKS})
     assert settings.auth_is_enabled
     async with service(settings) as client:
         assert (await client.get("/cds-services")).status_code == 401

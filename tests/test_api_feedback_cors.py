@@ -79,7 +79,8 @@ async def test_feedback_for_unknown_service_is_404(client: httpx.AsyncClient) ->
 @pytest.mark.parametrize("preflight", load_json(SANDBOX / "cors-preflights.http.json")[:3], ids=["discovery", "service", "feedback"])
 async def test_sandbox_preflights_are_answered_without_jwt(tmp_path: Path, preflight: dict) -> None:
     path = preflight["path"].replace("pv-test", "calf-pain-review")
-    async with service(make_settings(tmp_path, auth_enabled=True, auth_trusted_issuers=["https://x"])) as client:
+    async with service(make_settings(tmp_path, auth_enabled=True, auth_trusted_issuers=["https://x"],
+                                     auth_issuer_jwks={"https://x": '{"keys": []}'})) as client:
         response = await client.options(path, headers=preflight["headers"])
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", preflight["headers"]["Origin"])

@@ -28,7 +28,7 @@ from cds_service.auth import JKU_MAX_BYTES, JKU_REFETCH_MIN_INTERVAL_S, AuthConf
 from cds_service.config import Settings
 from cds_service.errors import Unauthorized
 
-EXAMPLES = Path("/work/shared/cds-hooks-examples")
+EXAMPLES = Path(__file__).resolve().parent / "vectors"
 SPEC_JWT = EXAMPLES / "spec-2.0" / "jwt"
 SANDBOX = EXAMPLES / "sandbox-client"
 
@@ -762,6 +762,7 @@ async def test_tokens_never_logged(
 
 
 def test_config_from_settings(tmp_path: Path) -> None:
+    (tmp_path / "jwks.json").write_text('{"keys": []}')  # settings refuse a missing JWK Set file
     settings = Settings(
         auth_trusted_issuers=[ISS],
         auth_issuer_jwks={ISS: str(tmp_path / "jwks.json")},

@@ -27,7 +27,7 @@ from cds_service.clinical import facts as F
 ROOT = Path(__file__).resolve().parent.parent
 CARDS = ROOT / "cards"
 SCHEMA = json.loads(
-    (ROOT.parent / "shared/cds-hooks-examples/schemas/derived-2.0/service-response.schema.json").read_text()
+    (ROOT / "cds_service/data/schemas/service-response.schema.json").read_text()
 )
 OVERRIDE = {"code": "x", "system": "https://calf-cds.example.org/override-reason", "display": "X"}
 

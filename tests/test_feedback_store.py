@@ -30,10 +30,10 @@ from cds_service.models.feedback import (
     parse_rfc3339,
 )
 
-EXAMPLES = Path("/work/shared/cds-hooks-examples")
+EXAMPLES = Path(__file__).resolve().parent / "vectors"
 SPEC_FILES = sorted((EXAMPLES / "spec-2.0").glob("feedback-*.json"))
 SANDBOX_FILES = sorted((EXAMPLES / "sandbox-client").glob("feedback-*.http.json"))
-SCHEMA_PATH = EXAMPLES / "schemas" / "derived-2.0" / "feedback-request.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "cds_service" / "data" / "schemas" / "feedback-request.schema.json"
 
 RECEIVED = datetime(2026, 11, 21, 22, 41, 0, tzinfo=timezone.utc)
 ISSUED = datetime(2026, 11, 21, 22, 40, 0, tzinfo=timezone.utc)

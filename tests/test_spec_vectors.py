@@ -1,4 +1,4 @@
-"""Every CDS Hooks 2.0 example and sandbox capture in ../shared/cds-hooks-examples as a vector."""
+"""Every CDS Hooks 2.0 example and sandbox capture in tests/vectors (origin: ORIGIN.md there) as a vector."""
 
 from __future__ import annotations
 

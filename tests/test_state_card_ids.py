@@ -199,3 +199,15 @@ async def test_feedback_attribution_survives_kill_9_mid_load(tmp_path: Path) -> 
     assert len(feedback) == len(set(returned))
     unattributed = [f.card_uuid for f in feedback if f.topic is None or f.card_version is None]
     assert unattributed == []
+
+
+def test_metrics_attribution_also_reads_the_uuid(tmp_path: Path) -> None:
+    version = catalog().card_meta("pad").version
+    recorded, lost = new_card_uuid("pad", version), new_card_uuid("pad", version)
+    with FeedbackStore(f"sqlite:///{tmp_path / 's.sqlite3'}", attribution=_attribution()) as store:
+        store.create_schema()
+        from cds_service.state import IssuedCard
+
+        store.record_issued([IssuedCard(recorded, SERVICE, "pad", version, "h", datetime.now(UTC))])
+        found = store.card_attribution(SERVICE, [recorded, lost, "not-ours"])
+    assert found == {recorded: ("pad", version), lost: ("pad", version)}

@@ -7,8 +7,13 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
+#: An OperationOutcome is a FHIR resource: its media type says so (CDS Hooks bodies stay
+#: ``application/json``).
+FHIR_JSON = "application/fhir+json"
+
 _CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported",
-          412: "not-found", 413: "too-costly", 415: "not-supported", 500: "exception"}
+          412: "not-found", 413: "too-costly", 415: "not-supported", 500: "exception",
+          503: "transient"}
 
 
 def operation_outcome(status: int, issues: list[str]) -> dict[str, Any]:
@@ -26,7 +31,7 @@ def outcome_response(status: int, issues: list[str], headers: dict[str, str] | N
     return Response(
         content=orjson.dumps(operation_outcome(status, issues)),
         status_code=status,
-        media_type="application/json",
+        media_type=FHIR_JSON,
         headers=headers,
     )
 

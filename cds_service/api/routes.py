@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi.responses import Response
 from ..errors import BadRequest, UnknownService
 from ..fhir_client import FhirClient
 from ..hooks.base import ServiceDefinition
-from ..models.feedback import FeedbackRequest
+from ..models.feedback import FeedbackEntry, FeedbackRequest
 from ..models.request import HookRequest
 from ..pipeline import IssuedCardInfo
 from ..prefetch import gather
@@ -50,6 +51,8 @@ def build_router(state: AppState) -> APIRouter:
             )
         context = validate(definition.context_model, hook_request.context, "context")
         cards, issued = await _evaluate(state, definition, hook_request, context.model_dump())
+        for card, info in zip(cards, issued, strict=True):
+            state.metrics.card_issued(service_id, info.topic, str(card.get("indicator")))
         if issued and state.feedback_store is not None:
             background.add_task(
                 state.record_issued, service_id, hook_request.hookInstance, issued
@@ -69,10 +72,33 @@ def build_router(state: AppState) -> APIRouter:
             stored = await run_in_threadpool(
                 store.record_feedback, service_id, parsed.feedback, datetime.now(UTC)
             )
+        if store is not None and parsed.feedback:
+            await _count_feedback(state, service_id, parsed.feedback)
         log.info("feedback received: %d entries, %d new", len(parsed.feedback), stored)
         return json_response({"received": len(parsed.feedback), "stored": stored})
 
     return router
+
+
+async def _count_feedback(
+    state: AppState, service_id: str, entries: Sequence[FeedbackEntry]
+) -> None:
+    """Feedback metrics by the topic and version of the card each entry is about."""
+    store = state.feedback_store
+    assert store is not None
+    try:
+        known = await run_in_threadpool(
+            store.card_attribution, service_id, [e.card for e in entries]
+        )
+    except Exception:  # metrics never fail a request that was stored
+        log.warning("could not attribute feedback to cards for metrics", exc_info=True)
+        known = {}
+    for entry in entries:
+        topic, version = known.get(entry.card, (None, None))
+        reason = entry.overrideReason.reason if entry.overrideReason is not None else None
+        state.metrics.feedback_received(
+            service_id, topic, version, entry.outcome, reason.code if reason is not None else None
+        )
 
 
 async def _evaluate(

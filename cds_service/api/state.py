@@ -15,6 +15,8 @@ from ..config import Settings
 from ..errors import Unauthorized
 from ..state import IssuedCard, State
 from ..hooks.base import Registry
+from ..instrumented_http import InstrumentedTransport
+from ..metrics import Metrics
 from ..pipeline import IssuedCardInfo, Pipeline
 
 log = logging.getLogger("cds_service.api")
@@ -28,6 +30,7 @@ class AppState:
         pipeline: Pipeline,
         shared: State | None,
         http_client: httpx.AsyncClient | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -41,12 +44,21 @@ class AppState:
             {"services": [d.discovery_entry() for d in registry.definitions]}
         )
         self._verifier: JwtVerifier | None = None
+        self.metrics = metrics or Metrics(
+            known_services=[d.id for d in registry.definitions],
+            known_topics=pipeline.catalog.topics,
+        )
 
     def http(self) -> httpx.AsyncClient:
         """One shared client per app: connection reuse across calls and fetches."""
         if self._http is None:
             limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+            transport = InstrumentedTransport(
+                httpx.AsyncHTTPTransport(limits=limits, trust_env=False), self.metrics
+            )
+            self._http = httpx.AsyncClient(
+                transport=transport, follow_redirects=False, trust_env=False
+            )
         return self._http
 
     async def aclose(self) -> None:

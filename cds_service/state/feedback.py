@@ -9,7 +9,7 @@ after the batch is rolled back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -151,6 +151,19 @@ class FeedbackStore:
                 per_topic = counts.setdefault(topic, dict.fromkeys(OUTCOMES, 0))
                 per_topic[outcome] = int(n)
         return counts
+
+    def card_attribution(
+        self, service_id: str, card_uuids: Iterable[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Card uuid -> (topic, card_version) for cards this service issued or whose uuid
+        names them (for metrics); unknown cards are left out."""
+        wanted = set(card_uuids)
+        known = issued_lookup(self._db, service_id, wanted)
+        for card_uuid in wanted - known.keys():
+            topic, version = self._attribute(known, card_uuid)
+            if topic is not None and version is not None:
+                known[card_uuid] = (topic, version)
+        return known
 
     def close(self) -> None:
         """Write queued issued cards, stop the writer and, if this store opened the

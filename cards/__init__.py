@@ -1,0 +1,1 @@
+"""The card catalogue (one YAML per topic), shipped as package data ``cds_service.cards``."""
