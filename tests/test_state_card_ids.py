@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from cds_service.app import create_app
 from cds_service.evaluate import request_from_bundle
 from cds_service.models.feedback import FeedbackRequest
-from cds_service.state import FeedbackStore
+from cds_service.state import FeedbackStore, IssuedCard
 from cds_service.state.card_ids import CardAttribution, fingerprint, fingerprint_of, new_card_uuid
 from cds_service.state.schema import issued_cards_table
 from state_servers import free_loopback_port
@@ -40,6 +40,7 @@ from support import (
 
 SERVICE = "calf-pain-review"
 HOOK = f"/cds-services/{SERVICE}"
+TOPIC = "peripheral-artery-disease"
 
 
 def _request() -> dict:
@@ -202,12 +203,10 @@ async def test_feedback_attribution_survives_kill_9_mid_load(tmp_path: Path) -> 
 
 
 def test_metrics_attribution_also_reads_the_uuid(tmp_path: Path) -> None:
-    version = catalog().card_meta("pad").version
-    recorded, lost = new_card_uuid("pad", version), new_card_uuid("pad", version)
+    version = catalog().card_meta(TOPIC).version
+    recorded, lost = new_card_uuid(TOPIC, version), new_card_uuid(TOPIC, version)
     with FeedbackStore(f"sqlite:///{tmp_path / 's.sqlite3'}", attribution=_attribution()) as store:
         store.create_schema()
-        from cds_service.state import IssuedCard
-
-        store.record_issued([IssuedCard(recorded, SERVICE, "pad", version, "h", datetime.now(UTC))])
+        store.record_issued([IssuedCard(recorded, SERVICE, TOPIC, version, "h", datetime.now(UTC))])
         found = store.card_attribution(SERVICE, [recorded, lost, "not-ours"])
-    assert found == {recorded: ("pad", version), lost: ("pad", version)}
+    assert found == {recorded: (TOPIC, version), lost: (TOPIC, version)}
