@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, Table, and_, create_engine, delete, event, insert, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -181,8 +192,6 @@ class SqlReplayCache:
 
     def count(self) -> int:
         """Rows currently stored, live or expired-but-not-purged (for tests and diagnostics)."""
-        from sqlalchemy import func
-
         with self._db.lock, self._db.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(replay_table)).scalar_one())
 
