@@ -25,7 +25,7 @@ bench: $(VENV)/bin/python
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11
 lock: $(VENV)/bin/python
 	$(VENV)/bin/pip install -q uv
-	$(UV_COMPILE) pyproject.toml -o requirements.lock
+	$(UV_COMPILE) pyproject.toml --extra postgres --extra redis -o requirements.lock
 	echo 'setuptools>=77' | $(UV_COMPILE) - -o requirements-build.lock
 
 catalogue: $(VENV)/bin/python

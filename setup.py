@@ -13,5 +13,6 @@ setup(
     package_data={
         "cds_service.data": ["*.json", "**/*.json"],
         "cds_service.cards": ["*.yaml", "README.md"],
+        "cds_service.state.migrations": ["script.py.mako"],
     },
 )

@@ -137,10 +137,11 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         if process is not None and process.poll() is None:
-            # runuser does not pass signals on: ask the server itself (fast shutdown).
+            # runuser does not pass signals on: ask the server itself (a throw-away cluster:
+            # immediate shutdown, no checkpoint).
             pg_ctl = _postgres_bin("pg_ctl")
             if pg_ctl:
-                subprocess.run([*prefix, pg_ctl, "stop", "-D", str(data), "-m", "fast", "-w"],
+                subprocess.run([*prefix, pg_ctl, "stop", "-D", str(data), "-m", "immediate", "-w"],
                                capture_output=True, timeout=30, check=False)
             import signal
 

@@ -18,16 +18,29 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
+from cds_service.app import create_app
 from cds_service.evaluate import request_from_bundle
 from cds_service.models.feedback import FeedbackRequest
-from cds_service.state import FeedbackStore
+from cds_service.state import FeedbackStore, IssuedCard
 from cds_service.state.card_ids import CardAttribution, fingerprint, fingerprint_of, new_card_uuid
 from cds_service.state.schema import issued_cards_table
 from state_servers import free_loopback_port
-from support import EVALUATION_TIME, FIXTURES, ROOT, catalog, load_json, make_settings, service
+from cds_service.pipeline import Pipeline
+from support import (
+    BASE_URL,
+    EVALUATION_TIME,
+    FIXTURES,
+    ROOT,
+    catalog,
+    load_json,
+    make_settings,
+    service,
+    terminology,
+)
 
 SERVICE = "calf-pain-review"
 HOOK = f"/cds-services/{SERVICE}"
+TOPIC = "peripheral-artery-disease"
 
 
 def _request() -> dict:
@@ -97,11 +110,14 @@ def test_feedback_for_an_unrecorded_card_is_attributed_from_its_uuid(database_ur
 
 async def test_the_service_attributes_cards_missing_from_issued_cards(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    async with service(settings) as client:
+    app = create_app(settings, pipeline=Pipeline(settings, terminology(), catalog()))
+    store = app.state.cds.feedback_store
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL
+    ) as client:
         response = await client.post(HOOK, json=_request())
         cards = response.json()["cards"]
         assert cards
-        store = client._transport.app.state.cds.feedback_store  # type: ignore[attr-defined]
         store.flush_issued()
         with store.engine.begin() as conn:
             conn.execute(delete(issued_cards_table))  # as if the worker had died first
@@ -168,19 +184,29 @@ async def test_feedback_attribution_survives_kill_9_mid_load(tmp_path: Path) -> 
             process.wait(10)
     assert len(returned) >= 600
     settings = make_settings(tmp_path, database_url=f"sqlite:///{db_file}")
-    async with service(settings) as client:
-        store = client._transport.app.state.cds.feedback_store  # type: ignore[attr-defined]
-        with store.engine.connect() as conn:
+    with FeedbackStore(settings.database_url) as reader:
+        with reader.engine.connect() as conn:
             recorded = set(conn.execute(select(issued_cards_table.c.card_uuid)).scalars())
-        missing = set(returned) - recorded
+    missing = set(returned) - recorded
+    async with service(settings) as client:
         # The crash really lost records (the queue of the last interval): what this guards.
         assert missing, "every issued card had been written; the kill came too late to test"
-        print(f"{len(missing)} of {len(returned)} returned card uuids missing from issued_cards")
         for start in range(0, len(returned), 100):
             chunk = returned[start : start + 100]
             answer = await client.post(f"{HOOK}/feedback", json=_feedback(chunk))
             assert answer.json()["stored"] == len(set(chunk))
-        feedback = store.list_feedback(SERVICE)
+    with FeedbackStore(settings.database_url) as reader:
+        feedback = reader.list_feedback(SERVICE)
     assert len(feedback) == len(set(returned))
     unattributed = [f.card_uuid for f in feedback if f.topic is None or f.card_version is None]
     assert unattributed == []
+
+
+def test_metrics_attribution_also_reads_the_uuid(tmp_path: Path) -> None:
+    version = catalog().card_meta(TOPIC).version
+    recorded, lost = new_card_uuid(TOPIC, version), new_card_uuid(TOPIC, version)
+    with FeedbackStore(f"sqlite:///{tmp_path / 's.sqlite3'}", attribution=_attribution()) as store:
+        store.create_schema()
+        store.record_issued([IssuedCard(recorded, SERVICE, TOPIC, version, "h", datetime.now(UTC))])
+        found = store.card_attribution(SERVICE, [recorded, lost, "not-ours"])
+    assert found == {recorded: (TOPIC, version), lost: (TOPIC, version)}

@@ -170,3 +170,26 @@ def test_readiness_names_each_problem(database_url: str, redis_server: object) -
         assert problem.startswith("database not reachable (postgresql)")
     finally:
         gone.close()
+
+
+async def test_readyz_reports_a_schema_gone_behind_and_an_unreachable_redis(tmp_path: Path) -> None:
+    from support import make_settings, service
+
+    dead_redis = f"redis://127.0.0.1:{free_loopback_port()}/0"
+    settings = make_settings(tmp_path, redis_url=dead_redis)
+    async with service(settings) as client:
+        _migrate_down_to(settings.database_url, "0001")  # e.g. an older release's restore
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    diagnostics = [issue["diagnostics"] for issue in ready.json()["issue"]]
+    assert any("revision 0001" in d and "calf-cds db upgrade" in d for d in diagnostics)
+    assert any(d.startswith("redis not reachable") for d in diagnostics)
+
+
+def _migrate_down_to(url: str, revision: str) -> None:
+    db = SqlDatabase(url)
+    try:
+        with db.engine.begin() as conn:
+            command.downgrade(migrate._config(conn), revision)
+    finally:
+        db.dispose()

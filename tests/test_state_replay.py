@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -222,3 +223,16 @@ async def test_a_jwk_set_fetched_by_one_worker_serves_the_others(
         first.close()
         second.close()
         server.close()
+
+
+def test_sqlite_caches_skip_the_fsync_but_feedback_keeps_it(tmp_path: Path) -> None:
+    state = State.open(Settings(database_url=f"sqlite:///{tmp_path / 'state.sqlite3'}"))
+    try:
+        cache_db = state.replay._db  # type: ignore[attr-defined]
+        assert cache_db is not state.db
+        with cache_db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        with state.db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        state.close()

@@ -51,9 +51,9 @@ async def readiness_problems(state: AppState) -> list[str]:
     problems: list[str] = []
     if not state.pipeline.catalog.topics:
         problems.append("card catalogue: no cards loaded")
-    # The shared state layer checks the database, migrations and Redis; a bare feedback
-    # store (no layer) gets ``SELECT 1``.
-    store = state.shared if state.shared is not None else state.feedback_store
+    # The state layer's readiness() (database reachable, migrations current, Redis
+    # reachable when configured); a bare store gets ``SELECT 1``.
+    store: Any = state.shared if state.shared is not None else state.feedback_store
     if store is not None:
         try:
             problems += await asyncio.wait_for(

@@ -2,8 +2,10 @@
 and when it was fetched, so one fetch serves every worker and replica.
 
 The verifier keeps its own parsed copy per process and consults this cache before it
-fetches; a document found here is parsed and checked exactly like a fetched one (it is
-only ever written by this service after a successful fetch). Backends:
+fetches; a document found here is parsed and checked exactly like a fetched one. The
+service writes it only after a successful fetch from the allowlisted URL; whoever else can
+write to the database or Redis could vouch keys, so those stores are trusted like the
+configuration (credentials, private network). Backends:
 :class:`cds_service.state.sql.SqlJwksCache` and
 :class:`cds_service.state.redis_backend.RedisJwksCache`.
 """

@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, Table, and_, create_engine, delete, event, insert, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -46,9 +57,11 @@ class SqlDatabase:
     database has a single shared connection, so ``lock`` serialises its users.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, durable: bool = True) -> None:
+        """``durable=False`` (SQLite): commits skip the fsync (``synchronous=NORMAL``); a
+        power loss may forget the last commits, a crash does not. For caches only."""
         self.url = url
-        self.engine, self.in_memory = _make_engine(url)
+        self.engine, self.in_memory = _make_engine(url, durable=durable)
         # One shared connection (StaticPool) must not interleave two transactions.
         self.lock: AbstractContextManager[Any] = (
             threading.Lock() if self.in_memory else nullcontext()
@@ -179,8 +192,6 @@ class SqlReplayCache:
 
     def count(self) -> int:
         """Rows currently stored, live or expired-but-not-purged (for tests and diagnostics)."""
-        from sqlalchemy import func
-
         with self._db.lock, self._db.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(replay_table)).scalar_one())
 
@@ -216,7 +227,7 @@ class SqlJwksCache:
             conn.execute(statement)
 
 
-def _make_engine(url: str) -> tuple[Engine, bool]:
+def _make_engine(url: str, *, durable: bool = True) -> tuple[Engine, bool]:
     """Build the engine for ``url``; return it and whether it is an in-memory SQLite DB."""
     from sqlalchemy.pool import StaticPool
 
@@ -238,7 +249,7 @@ def _make_engine(url: str) -> tuple[Engine, bool]:
         if not _sqlite_uri_mode(parsed):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args=connect_args)
-    event.listen(engine, "connect", _sqlite_pragmas(wal=not in_memory))
+    event.listen(engine, "connect", _sqlite_pragmas(wal=not in_memory, durable=durable))
     return engine, in_memory
 
 
@@ -255,7 +266,7 @@ def _is_sqlite_memory(url: URL) -> bool:
     )
 
 
-def _sqlite_pragmas(*, wal: bool) -> Any:
+def _sqlite_pragmas(*, wal: bool, durable: bool) -> Any:
     """Connect hook setting per-connection SQLite pragmas."""
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -266,8 +277,10 @@ def _sqlite_pragmas(*, wal: bool) -> Any:
                 # mid-write leaves the last committed state intact.
                 cursor.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit we answered 200 for survives power loss, not just a crash;
-            # feedback volume is tiny, so the extra fsync costs nothing noticeable.
-            cursor.execute("PRAGMA synchronous=FULL")
+            # feedback volume is tiny, so the extra fsync costs nothing noticeable. The
+            # caches (one write per authenticated call) skip it: NORMAL in WAL mode is
+            # still crash-safe (https://www.sqlite.org/pragma.html#pragma_synchronous).
+            cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
