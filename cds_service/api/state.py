@@ -15,6 +15,7 @@ from ..config import Settings
 from ..errors import Unauthorized
 from ..feedback.store import FeedbackStore, IssuedCard
 from ..hooks.base import Registry
+from ..outbound import AddressPolicy, guarded_client
 from ..pipeline import IssuedCardInfo, Pipeline
 
 log = logging.getLogger("cds_service.api")
@@ -41,10 +42,14 @@ class AppState:
         self._verifier: JwtVerifier | None = None
 
     def http(self) -> httpx.AsyncClient:
-        """One shared client per app: connection reuse across calls and fetches."""
+        """One shared client per app (FHIR and jku): every connection passes the guard."""
         if self._http is None:
-            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-            self._http = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+            self._http = guarded_client(
+                AddressPolicy.build(
+                    allow_private=self.settings.outbound_private_allowed,
+                    networks=self.settings.outbound_allowed_networks,
+                )
+            )
         return self._http
 
     async def aclose(self) -> None:
