@@ -89,10 +89,10 @@ class AddressPolicy:
             return "cloud metadata address"
         if ip.is_link_local:
             return "link-local address"
-        if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-            return "multicast, unspecified or reserved address"
         if any(ip in net for net in _PRIVATE if net.version == ip.version):
             return None if self.allow_private else "loopback or private address"
+        if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+            return "multicast, unspecified or reserved address"
         if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST_V6:
             return "non-global IPv6 address"
         if not ip.is_global or ip == ipaddress.IPv4Address("255.255.255.255"):
