@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .api.limits import ConcurrencyLimit
 from .api.outcome import outcome_response
 from .api.routes import build_router
 from .api.state import AppState
@@ -75,6 +76,11 @@ def create_app(
     app.state.cds = state
     app.include_router(build_router(state))
     _install_error_handlers(app)
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=settings.server_max_concurrent_requests,
+        retry_after_s=settings.server_retry_after_s,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,

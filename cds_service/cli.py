@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .logging_setup import configure
+    from .server import uvicorn_options
 
     settings = Settings()
     configure(settings.log_level)
@@ -55,6 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
         # without bound (native memory; 16 connections, 200 KB bodies) and stayed flat
         # under asyncio at the same throughput (docs/benchmark.md, "memory").
         loop="asyncio",
+        # h11 with head/body read timeouts, a header size limit and a connection cap
+        # (cds_service/server.py; settings CALF_CDS_SERVER_*).
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BadRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("cds_service.api")
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
@@ -26,10 +29,15 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     if content_type and not (content_type == "application/json" or content_type.endswith("+json")):
         raise BadRequest("Content-Type must be application/json")
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"body larger than {max_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise PayloadTooLarge(f"body larger than {max_bytes} bytes")
+    except ClientDisconnect:
+        # Gone mid-body (or cut by the server's body timeout): nobody reads the answer.
+        log.info("client disconnected before the request body was complete")
+        raise BadRequest("client disconnected before the body was complete") from None
     if not body:
         raise BadRequest("empty body: a JSON object is required")
     try:
