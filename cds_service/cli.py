@@ -44,6 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     configure(settings.log_level)
+    _fixed_mmap_threshold()
     uvicorn.run(
         "cds_service.app:create_app",
         factory=True,
@@ -61,6 +62,23 @@ def _serve(args: argparse.Namespace) -> int:
         **uvicorn_options(settings),
     )
     return 0
+
+
+def _fixed_mmap_threshold(threshold: int = 256 * 1024) -> None:
+    """Large buffers (response bodies, inflated gzip) go straight to mmap and back to the
+    OS when freed. glibc otherwise raises its mmap threshold after the first large free,
+    and a gzip bomb's 8 MiB buffers then stay in the heap for good (bench/soak.py)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD; setting it stops the dynamic rise
+    except (OSError, AttributeError):
+        pass
 
 
 def _evaluate(args: argparse.Namespace) -> int:

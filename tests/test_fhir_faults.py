@@ -167,7 +167,7 @@ FAULTS: dict[str, tuple[Any, int, str]] = {
     "malformed-json": (malformed, 412, "invalid JSON"),
     "not-fhir": (not_fhir, 412, "invalid JSON"),
     "operation-outcome": (outcome, 412, "OperationOutcome"),
-    "gzip-bomb": (bomb, 412, "inflated response exceeds"),
+    "gzip-bomb": (bomb, 412, "exceed"),  # the response limit or the call budget
     "truncated-gzip": (truncated_gzip, 412, "compressed body"),
     "unknown-encoding": (brotli, 412, "content-encoding"),
     "declared-50mb": (declared_50mb, 412, "exceeds"),

@@ -133,11 +133,23 @@ async def read_limited(response: httpx.Response, max_bytes: int, budget: CallBud
             raise OutboundBadResponse(f"{host}: response exceeds {max_bytes} bytes")
         budget.take(len(chunk))
         before = len(out)
-        decoder.feed(chunk, out, max_bytes)
+        # Inflate no further than this response's limit or what the call has left,
+        # whichever is smaller (concurrent searches cannot each inflate a full limit).
+        cap = min(max_bytes, before + max(0, budget.bytes_left)) if decoder.inflates else max_bytes
+        try:
+            decoder.feed(chunk, out, cap)
+        except _Overflow:
+            if cap < max_bytes:
+                budget.take(cap - before + 1)  # raises: the call's budget is spent
+            raise OutboundBadResponse(f"{host}: inflated response exceeds {max_bytes} bytes") from None
         if decoder.inflates:
             budget.take(len(out) - before)
     decoder.finish()
     return out
+
+
+class _Overflow(Exception):
+    pass
 
 
 class _Inflater:
@@ -157,9 +169,6 @@ class _Inflater:
             return cls(True, host)
         raise OutboundBadResponse(f"{host}: unsupported content-encoding {value[:40]}")
 
-    def _too_large(self, max_bytes: int) -> OutboundBadResponse:
-        return OutboundBadResponse(f"{self._host}: inflated response exceeds {max_bytes} bytes")
-
     def feed(self, chunk: bytes, out: bytearray, max_bytes: int) -> None:
         if self._obj is None:
             out += chunk
@@ -173,7 +182,7 @@ class _Inflater:
                 raise OutboundBadResponse(f"{self._host}: corrupt compressed body") from None
             out += piece
             if len(out) > max_bytes:
-                raise self._too_large(max_bytes)
+                raise _Overflow
             if self._obj.unconsumed_tail:
                 data = self._obj.unconsumed_tail
             elif self._obj.eof and self._obj.unused_data:
