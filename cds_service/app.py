@@ -25,6 +25,7 @@ from .api.cors import OutcomeCORSMiddleware
 from .api.health import build_health_router
 from .api.middleware import RequestContextMiddleware
 from .api.openapi import install_openapi
+from .api.limits import ConcurrencyLimit
 from .api.outcome import outcome_response
 from .api.routes import build_router
 from .api.state import AppState
@@ -85,6 +86,11 @@ def create_app(
     app.include_router(build_health_router(state))
     install_openapi(app, state)
     _install_error_handlers(app, state)
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=settings.server_max_concurrent_requests,
+        retry_after_s=settings.server_retry_after_s,
+    )
     app.add_middleware(
         OutcomeCORSMiddleware,
         allow_origins=settings.cors_allow_origins,

@@ -60,7 +60,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from cds_service.errors import Unauthorized
+from cds_service.errors import OutboundError, Unauthorized
+from cds_service.outbound import FetchLimits, fetch, parse_url
 from cds_service.state.replay import (
     DEFAULT_REPLAY_CACHE_SIZE,
     MemoryReplayCache,
@@ -443,27 +444,39 @@ class JwtVerifier:
 
     async def _fetch_jwks(self, jku: str) -> tuple[dict[str, _Key], bytes]:
         """The keys of the JWK Set at ``jku``, and the document as fetched."""
+        # Through the outbound guard: the address check after DNS, the call's deadline
+        # and byte budget, raw-byte limits; no redirect (it would leave the allowlist); no
+        # retry (the refetch interval above is this fetcher's retry policy).
+        limits = FetchLimits(
+            request_timeout_s=JKU_FETCH_TIMEOUT_S,
+            max_bytes=JKU_MAX_BYTES,
+            max_retries=0,
+            max_redirects=0,
+            default_deadline_s=JKU_FETCH_TIMEOUT_S,
+        )
+
+        def check(url: httpx.URL) -> httpx.URL:
+            return parse_url(url, require_https=False)
+
         try:
-            async with self._http.stream(
-                "GET",
-                jku,
+            result = await fetch(
+                self._http,
+                check(httpx.URL(jku)),
+                check=check,
                 headers={"Accept": "application/json, application/jwk-set+json"},
-                timeout=JKU_FETCH_TIMEOUT_S,
-                follow_redirects=False,
-            ) as response:
-                if response.status_code != 200:
-                    raise _Reject("jku fetch failed")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > JKU_MAX_BYTES:
-                        raise _Reject("jku fetch failed")
-            return _parse_jwk_set(json.loads(bytes(body))), bytes(body)
+                limits=limits,
+            )
+            if result.status != 200:
+                raise _Reject("jku fetch failed")
+            return _parse_jwk_set(json.loads(bytes(result.body))), bytes(result.body)
         except _Reject:
             logger.warning("JWK Set fetch from an allowlisted jku failed")
             raise
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError, RecursionError):
-            logger.warning("JWK Set fetch from an allowlisted jku failed")
+        except (OutboundError, httpx.InvalidURL, ValueError, RecursionError) as exc:
+            logger.warning(
+                "JWK Set fetch from an allowlisted jku failed: %s",
+                exc.message if isinstance(exc, OutboundError) else type(exc).__name__,
+            )
             raise _Reject("jku fetch failed") from None
 
     # -- signature and claims -------------------------------------------------------------

@@ -158,7 +158,9 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from .logging_setup import uvicorn_log_config
+    from .server import uvicorn_options
 
+    _fixed_mmap_threshold()
     uvicorn.run(
         "cds_service.app:create_app",
         factory=True,
@@ -175,6 +177,9 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
         # without bound (native memory; 16 connections, 200 KB bodies) and stayed flat
         # under asyncio at the same throughput (docs/benchmark.md, "memory").
         loop="asyncio",
+        # h11 with head/body read timeouts, a header size limit and a connection cap
+        # (cds_service/server.py; settings CALF_CDS_SERVER_*).
+        **uvicorn_options(settings),
     )
     return 0
 
@@ -198,6 +203,23 @@ def _parse_at(text: str) -> datetime | str:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return f"--at {text!r} is not an ISO 8601 date-time (e.g. 2026-11-21T12:00:00Z)"
+
+
+def _fixed_mmap_threshold(threshold: int = 256 * 1024) -> None:
+    """Large buffers (response bodies, inflated gzip) go straight to mmap and back to the
+    OS when freed. glibc otherwise raises its mmap threshold after the first large free,
+    and a gzip bomb's 8 MiB buffers then stay in the heap for good (bench/soak.py)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD; setting it stops the dynamic rise
+    except (OSError, AttributeError):
+        pass
 
 
 def _evaluate(args: argparse.Namespace) -> int:

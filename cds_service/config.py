@@ -109,14 +109,45 @@ class Settings(BaseSettings):
     # Request limits
     max_body_bytes: int = 8 * 1024 * 1024
 
-    # FHIR fallback fetch
-    fhir_allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1"])
+    # FHIR fallback fetch. The allowlist has no default outside the dev profile (None:
+    # ["localhost", "127.0.0.1"] in dev, nothing elsewhere).
+    fhir_allowed_hosts: list[str] | None = None
     fhir_require_https: bool | None = None  # None: required outside the dev profile
+    # One request (connect, headers and body together) and one hook call (every search,
+    # page, Medication read and JWK Set fetch together).
     fhir_request_timeout_s: float = 5.0
     fhir_overall_deadline_s: float = 8.0
     fhir_max_pages: int = 10
     fhir_max_resources: int = 20000
-    fhir_max_response_bytes: int = 32 * 1024 * 1024
+    # Per response, counted on the raw bytes and again after inflating gzip/deflate.
+    fhir_max_response_bytes: int = 8 * 1024 * 1024
+    # All responses of one hook call together (memory per call stays bounded).
+    fhir_max_call_bytes: int = 8 * 1024 * 1024
+    # 429/503 retried this many times when Retry-After fits in the call's deadline.
+    fhir_max_retries: int = 2
+    # Redirects followed on the same scheme, host and port only.
+    fhir_max_redirects: int = 3
+
+    # Outbound address policy, applied after DNS to every connection (FHIR and jku).
+    # Loopback and private ranges (None: allowed in the dev profile only); link-local and
+    # cloud metadata addresses are refused unless a network below names them.
+    outbound_allow_private: bool | None = None
+    # CIDRs that may always be connected to, e.g. ["10.20.0.0/16"] for an intranet EHR.
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
+
+    # HTTP server (``calf-cds serve``): slow or idle clients and floods.
+    # Until the request line and headers are complete, and until the body is complete.
+    server_header_timeout_s: float = 10.0
+    server_body_timeout_s: float = 30.0
+    # Largest request line plus headers (h11's max incomplete event size); over it: 400.
+    server_max_header_bytes: int = 32 * 1024
+    # Idle keep-alive connections are closed after this many seconds.
+    server_keepalive_timeout_s: int = 5
+    # Requests handled at once; more are answered 503 with Retry-After.
+    server_max_concurrent_requests: int = 64
+    # Open connections; a connection beyond it is answered 503 and closed.
+    server_max_connections: int = 1024
+    server_retry_after_s: int = 1
 
     # Site-local Observation codes (``system|code``) added to the observations prefetch
     # template: e.g. an ankle-brachial index or D-dimer code, which have no verified LOINC
@@ -158,6 +189,18 @@ class Settings(BaseSettings):
     @property
     def auth_is_enabled(self) -> bool:
         return self.auth_enabled if self.auth_enabled is not None else self.profile != "dev"
+
+    @property
+    def fhir_hosts(self) -> list[str]:
+        if self.fhir_allowed_hosts is not None:
+            return self.fhir_allowed_hosts
+        return ["localhost", "127.0.0.1"] if self.profile == "dev" else []
+
+    @property
+    def outbound_private_allowed(self) -> bool:
+        if self.outbound_allow_private is not None:
+            return self.outbound_allow_private
+        return self.profile == "dev"
 
     @property
     def fhir_https_required(self) -> bool:

@@ -6,12 +6,19 @@
      ├── PayloadTooLarge       413  body over the configured limit
      ├── Unauthorized          401  JWT missing or invalid (no detail leaves the service)
      ├── PreconditionFailed    412  required data could neither be prefetched nor fetched
-     └── FhirError                  a FHIR server could not give us what we asked for
-          ├── FhirHostNotAllowed    fhirServer not on the allowlist (or not https)
-          ├── FhirUnavailable       connection error, timeout, 5xx, deadline exceeded
-          └── FhirBadResponse       not JSON, not a FHIR Bundle/resource, too large
+     ├── FhirError                  a FHIR server could not give us what we asked for
+     │    ├── FhirHostNotAllowed    fhirServer not on the allowlist (or not https)
+     │    ├── FhirUnavailable       connection error, timeout, 5xx, deadline exceeded
+     │    ├── FhirBadResponse       not JSON, not a FHIR Bundle/resource, too large
+     │    └── FhirTruncated         a search cut at the page or resource bound
+     └── OutboundError              the outbound guard refused or lost a request
+          ├── OutboundRefused       allowlist, address after DNS, redirect, malformed URL
+          ├── OutboundUnavailable   connection error, timeout, deadline, 5xx after retries
+          └── OutboundBadResponse   body over the byte limit, unknown content-encoding
 
 ``FhirError`` never reaches HTTP directly: prefetch turns it into ``PreconditionFailed``.
+``OutboundError`` is what ``cds_service.outbound`` raises; the FHIR client maps it to a
+``FhirError``, the JWK Set fetcher to a refused token.
 """
 
 from __future__ import annotations
@@ -61,4 +68,24 @@ class FhirUnavailable(FhirError):
 
 
 class FhirBadResponse(FhirError):
+    pass
+
+
+class FhirTruncated(FhirError):
+    pass
+
+
+class OutboundError(CdsError):
+    status_code = 412
+
+
+class OutboundRefused(OutboundError):
+    pass
+
+
+class OutboundUnavailable(OutboundError):
+    pass
+
+
+class OutboundBadResponse(OutboundError):
     pass

@@ -1,20 +1,30 @@
 """FhirClient: reads and searches on the EHR's FHIR server, and nothing else.
 
-Every httpx error, non-2xx status, oversized or non-JSON body and OperationOutcome is
-translated here into ``errors.FhirError`` subclasses (``raise ... from exc``), so the
-layers above never see httpx. The host allowlist is enforced before any request.
+Every request goes through the outbound guard (``cds_service.outbound``): allowlist and
+URL checks before, the address check on the socket, one deadline and byte budget for the
+whole hook call, bounded retries and same-origin redirects. Guard errors, non-2xx
+statuses, non-JSON bodies and OperationOutcomes are translated here into
+``errors.FhirError`` subclasses, so the layers above never see httpx.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 import orjson
 
-from .errors import FhirBadResponse, FhirHostNotAllowed, FhirUnavailable
+from .errors import (
+    FhirBadResponse,
+    FhirHostNotAllowed,
+    FhirTruncated,
+    FhirUnavailable,
+    OutboundBadResponse,
+    OutboundRefused,
+    OutboundUnavailable,
+)
+from .outbound import FetchLimits, TargetPolicy, fetch
 
 log = logging.getLogger(__name__)
 
@@ -24,24 +34,10 @@ Resource = dict[str, Any]
 def host_allowed(url: str, allowed_hosts: list[str], *, require_https: bool) -> bool:
     """True when ``url`` is http(s) on an allowlisted host (``*.example.org`` wildcards)."""
     try:
-        parts = urlsplit(url)
-    except ValueError:
+        TargetPolicy(tuple(allowed_hosts), require_https).check(url)
+    except OutboundRefused:
         return False
-    if parts.scheme not in ("https", "http") or (require_https and parts.scheme != "https"):
-        return False
-    if parts.username or parts.password:
-        return False
-    host = (parts.hostname or "").lower().rstrip(".")
-    if not host:
-        return False
-    for entry in allowed_hosts:
-        pattern = entry.lower().rstrip(".")
-        if pattern.startswith("*."):
-            if host.endswith(pattern[1:]) and host != pattern[2:]:
-                return True
-        elif host == pattern:
-            return True
-    return False
+    return True
 
 
 class FhirClient:
@@ -59,24 +55,49 @@ class FhirClient:
         max_pages: int,
         max_resources: int,
         max_response_bytes: int,
+        max_retries: int = 2,
+        max_redirects: int = 3,
     ) -> None:
-        if not host_allowed(base_url, allowed_hosts, require_https=require_https):
-            raise FhirHostNotAllowed("fhirServer is not on the allowlist")
+        self._policy = TargetPolicy(tuple(allowed_hosts), require_https)
+        try:
+            base = self._policy.check(base_url)
+        except OutboundRefused as exc:
+            raise FhirHostNotAllowed(f"fhirServer refused: {exc.message}") from None
         self._http = http
-        self._base = base_url.rstrip("/") + "/"
-        self._origin = urlsplit(self._base)[:2]
+        self._base = base.copy_with(path=base.path.rstrip("/") + "/")
         self._token = access_token
-        self._timeout = timeout_s
         self._max_pages = max_pages
         self._max_resources = max_resources
-        self._max_bytes = max_response_bytes
+        self._limits = FetchLimits(
+            request_timeout_s=timeout_s,
+            max_bytes=max_response_bytes,
+            max_retries=max_retries,
+            max_redirects=max_redirects,
+        )
 
-    def _absolute(self, url: str) -> str:
-        absolute = urljoin(self._base, url)
+    @property
+    def host(self) -> str:
+        return self._base.host
+
+    def _absolute(self, url: str) -> httpx.URL:
+        try:
+            absolute = self._base.join(url)
+        except (httpx.InvalidURL, ValueError, UnicodeError):
+            raise FhirHostNotAllowed("link is not a valid URL") from None
         # Paging links must stay on the server we were given (no open redirect / SSRF).
-        if urlsplit(absolute)[:2] != self._origin:
-            raise FhirHostNotAllowed("link leaves the fhirServer origin")
-        return absolute
+        if (absolute.scheme, absolute.host, absolute.port) != (
+            self._base.scheme,
+            self._base.host,
+            self._base.port,
+        ):
+            raise FhirHostNotAllowed(f"link leaves the fhirServer origin ({absolute.host[:100]})")
+        return self._check(absolute)
+
+    def _check(self, url: httpx.URL) -> httpx.URL:
+        try:
+            return self._policy.check(url)
+        except OutboundRefused as exc:
+            raise FhirHostNotAllowed(exc.message) from None
 
     async def get_json(self, url: str) -> Resource | None:
         """GET one FHIR JSON document; ``None`` for 404/410 (no such resource)."""
@@ -84,54 +105,66 @@ class FhirClient:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         target = self._absolute(url)
+        host = target.host[:100]
         try:
-            async with self._http.stream(
-                "GET", target, headers=headers, timeout=self._timeout, follow_redirects=False
-            ) as response:
-                if response.status_code in (404, 410):
-                    return None
-                if response.status_code >= 400 or response.status_code < 200:
-                    raise FhirUnavailable(f"FHIR server answered HTTP {response.status_code}")
-                if response.status_code != 200:
-                    raise FhirBadResponse(f"unexpected HTTP {response.status_code}")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > self._max_bytes:
-                        raise FhirBadResponse("FHIR response exceeds the size limit")
-        except httpx.TimeoutException as exc:
-            raise FhirUnavailable("FHIR server timed out") from exc
-        except httpx.HTTPError as exc:
-            raise FhirUnavailable(f"FHIR server unreachable ({type(exc).__name__})") from exc
+            result = await fetch(
+                self._http, target, check=self._check, headers=headers, limits=self._limits
+            )
+        except OutboundRefused as exc:
+            raise FhirHostNotAllowed(exc.message) from None
+        except OutboundUnavailable as exc:
+            raise FhirUnavailable(exc.message) from None
+        except OutboundBadResponse as exc:
+            raise FhirBadResponse(exc.message) from None
+        status = result.status
+        if status in (404, 410):
+            return None
+        if status >= 400 or status < 200:
+            raise FhirUnavailable(f"FHIR server {host} answered HTTP {status}")
+        if status != 200:
+            raise FhirBadResponse(f"FHIR server {host}: unexpected HTTP {status}")
         try:
-            document = orjson.loads(bytes(body))
-        except orjson.JSONDecodeError as exc:
-            raise FhirBadResponse("FHIR server sent invalid JSON") from exc
+            document = orjson.loads(result.body)
+        except orjson.JSONDecodeError:
+            raise FhirBadResponse(f"FHIR server {host} sent invalid JSON") from None
+        finally:
+            del result
         if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
-            raise FhirBadResponse("FHIR server sent something that is not a FHIR resource")
+            raise FhirBadResponse(f"FHIR server {host} sent something that is not a FHIR resource")
         if document["resourceType"] == "OperationOutcome":
-            raise FhirBadResponse("FHIR server answered with an OperationOutcome")
+            raise FhirBadResponse(f"FHIR server {host} answered with an OperationOutcome")
         return document
 
     async def read(self, url: str) -> Resource | None:
         return await self.get_json(url)
 
     async def search(self, url: str) -> list[Resource]:
-        """Run a search and follow ``next`` links (bounded by pages and resources)."""
+        """Run a search and follow ``next`` links.
+
+        A search is never cut silently: more pages than ``max_pages``, more resources than
+        ``max_resources`` or a ``next`` link to a page already read raise
+        :class:`FhirTruncated` (the caller answers 412 naming the prefetch key).
+        """
         resources: list[Resource] = []
         next_url: str | None = url
+        seen: set[str] = set()
         pages = 0
         while next_url is not None:
             if pages >= self._max_pages:
-                log.warning("FHIR search stopped after %d pages (limit)", pages)
-                break
+                raise FhirTruncated(f"search cut at {pages} pages (limit {self._max_pages})")
+            page_key = str(self._absolute(next_url))
+            if page_key in seen:
+                raise FhirTruncated("search paging loops back to a page already read")
+            seen.add(page_key)
             bundle = await self.get_json(next_url)
             pages += 1
             if bundle is None:
                 break
             resources.extend(bundle_resources(bundle))
             if len(resources) > self._max_resources:
-                raise FhirBadResponse("FHIR search returned more resources than allowed")
+                raise FhirTruncated(
+                    f"search returned more than {self._max_resources} resources (limit)"
+                )
             next_url = next_link(bundle)
         return resources
 

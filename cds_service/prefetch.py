@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import FhirError, PreconditionFailed
+from .errors import FhirError, FhirTruncated, PreconditionFailed
 from .fhir_client import FhirClient, bundle_resources, next_link
+from .outbound import CallBudget, call_scope
 from .record import PatientRecord, Resource
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ _USER_TOKENS = {
 # Resource types whose patient link lives in these fields (R4).
 _PATIENT_FIELDS = ("subject", "patient")
 _UNLINKED_TYPES = frozenset({"Medication", "Patient"})
+# Bytes all FHIR responses of one call may hold together (Settings.fhir_max_call_bytes).
+DEFAULT_CALL_BYTES = 8 * 1024 * 1024
 
 
 def render_template(template: str, context: Mapping[str, Any]) -> str | None:
@@ -100,17 +103,30 @@ async def gather(
     client_factory: Callable[[], FhirClient | None],
     *,
     deadline_s: float,
+    max_call_bytes: int = DEFAULT_CALL_BYTES,
 ) -> PatientRecord:
     """Build the PatientRecord for one call, fetching missing keys concurrently.
 
     ``client_factory`` returns a FhirClient for the request's ``fhirServer`` (or ``None``
-    when there is none); it may raise ``FhirHostNotAllowed``, which becomes a 412.
+    when there is none); it may raise ``FhirHostNotAllowed``, which becomes a 412. Every
+    request of the call (searches, their pages, Medication reads) shares one deadline and
+    one byte budget: the call's (``outbound.call_scope``) when one is open, else a new one.
     """
+    with call_scope(deadline_s, max_call_bytes) as budget:
+        return await _gather(templates, context, prefetch, client_factory, budget)
+
+
+async def _gather(
+    templates: Mapping[str, str],
+    context: Mapping[str, Any],
+    prefetch: Mapping[str, Any] | None,
+    client_factory: Callable[[], FhirClient | None],
+    budget: CallBudget,
+) -> PatientRecord:
     patient_id = context["patientId"]
     record = PatientRecord(patient_id=patient_id, encounter_id=context.get("encounterId"))
     given = prefetch or {}
     plans: list[FetchPlan] = []
-    pending_pages: list[str] = []
     for key, template in templates.items():
         url = render_template(template, context)
         if url is None:
@@ -121,34 +137,34 @@ async def gather(
                 continue  # the EHR says: no data
             next_url = _collect(record, value)
             if next_url:
-                pending_pages.append(next_url)
+                plans.append(FetchPlan(key=key, url=next_url, is_read=False))
             continue
         plans.append(FetchPlan(key=key, url=url, is_read="?" not in url))
 
-    if not plans and not pending_pages:
+    if not plans:
         if missing_medication_refs(record):
             try:
                 optional_client = client_factory()
             except FhirError:
                 optional_client = None
             if optional_client is not None:
-                await _resolve_medications(record, optional_client, deadline_s)
+                await _resolve_medications(record, optional_client, budget)
         return record
 
     client = _client_or_412(client_factory)
     try:
-        async with asyncio.timeout(deadline_s):
-            results = await asyncio.gather(
-                *(_run(client, plan) for plan in plans),
-                *(client.search(url) for url in pending_pages),
-            )
+        async with asyncio.timeout(budget.remaining()):
+            results = await asyncio.gather(*(_run(client, plan) for plan in plans))
     except TimeoutError as exc:
-        raise PreconditionFailed("FHIR server did not answer before the deadline") from exc
+        raise PreconditionFailed(
+            f"FHIR server {client.host[:100]} did not answer before the "
+            f"{budget.deadline_s:g} s deadline"
+        ) from exc
     except FhirError as exc:
         raise PreconditionFailed(f"required data could not be fetched: {exc.message}") from exc
     for resources in results:
         _collect_all(record, resources)
-    await _resolve_medications(record, client, deadline_s)
+    await _resolve_medications(record, client, budget)
     return record
 
 
@@ -163,10 +179,19 @@ def _client_or_412(client_factory: Callable[[], FhirClient | None]) -> FhirClien
 
 
 async def _run(client: FhirClient, plan: FetchPlan) -> list[Resource]:
-    if plan.is_read:
-        resource = await client.read(plan.url)
-        return [] if resource is None else [resource]
-    return await client.search(plan.url)
+    try:
+        if plan.is_read:
+            resource = await client.read(plan.url)
+            return [] if resource is None else [resource]
+        return await client.search(plan.url)
+    except FhirTruncated as exc:
+        # Partial data is never used silently: a rule could miss the one result that
+        # matters, so the call fails and the EHR is told which key to prefetch.
+        raise FhirTruncated(
+            f"prefetch key '{plan.key}': {exc.message}; send it as prefetch"
+        ) from None
+    except FhirError as exc:
+        raise type(exc)(f"prefetch key '{plan.key}': {exc.message}") from None
 
 
 def _collect_all(record: PatientRecord, resources: list[Resource]) -> None:
@@ -195,13 +220,16 @@ def missing_medication_refs(record: PatientRecord) -> list[str]:
     return wanted
 
 
-async def _resolve_medications(record: PatientRecord, client: FhirClient, deadline_s: float) -> None:
-    """Fetch referenced Medications; failures here only lower confidence, never 412."""
+async def _resolve_medications(record: PatientRecord, client: FhirClient, budget: CallBudget) -> None:
+    """Fetch referenced Medications; failures here only lower confidence, never 412.
+
+    They run on what is left of the call's deadline, not on a fresh one.
+    """
     refs = missing_medication_refs(record)[:50]
     if not refs:
         return
     try:
-        async with asyncio.timeout(deadline_s):
+        async with asyncio.timeout(budget.remaining()):
             found = await asyncio.gather(*(client.read(r) for r in refs), return_exceptions=True)
     except TimeoutError:
         log.warning("Medication look-ups timed out; falling back to reference text")

@@ -128,14 +128,43 @@ async def test_prefetched_bundle_next_link_is_followed() -> None:
 
 
 @respx.mock
-async def test_endless_paging_is_bounded() -> None:
+async def test_endless_paging_is_cut_and_named_not_silent() -> None:
+    """Issue 8 hole 9: a search cut at the page bound is a 412 naming the key, never a 200."""
+    pages = {"n": 0}
+
+    def page(request: httpx.Request) -> httpx.Response:
+        pages["n"] += 1
+        return httpx.Response(200, json=searchset(COND, next_url=f"{FHIR}/Condition?page={pages['n']}"))
+
+    route = respx.get(f"{FHIR}/Condition").mock(side_effect=page)
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(PreconditionFailed) as caught:
+            await gather(TEMPLATES, CONTEXT, {"patient": PATIENT}, factory(http, pages=3), deadline_s=2)
+    assert route.call_count == 3
+    assert "'conditions'" in caught.value.message and "3 pages" in caught.value.message
+
+
+@respx.mock
+async def test_self_referencing_next_is_a_412_not_a_loop() -> None:
     route = respx.get(f"{FHIR}/Condition").mock(
         return_value=httpx.Response(200, json=searchset(COND, next_url=f"{FHIR}/Condition?page=again"))
     )
     async with httpx.AsyncClient() as http:
-        record = await gather(TEMPLATES, CONTEXT, {"patient": PATIENT}, factory(http, pages=3), deadline_s=2)
-    assert route.call_count == 3
-    assert len(record.of_type("Condition")) == 3
+        with pytest.raises(PreconditionFailed) as caught:
+            await gather(TEMPLATES, CONTEXT, {"patient": PATIENT}, factory(http, pages=50), deadline_s=2)
+    assert route.call_count == 2
+    assert "'conditions'" in caught.value.message and "loops back" in caught.value.message
+
+
+@respx.mock
+async def test_resource_bound_is_a_412_naming_the_key() -> None:
+    respx.get(f"{FHIR}/Condition").mock(
+        return_value=httpx.Response(200, json=searchset(*[dict(COND, id=f"c{i}") for i in range(5)]))
+    )
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(PreconditionFailed) as caught:
+            await gather(TEMPLATES, CONTEXT, {"patient": PATIENT}, factory(http, max_resources=4), deadline_s=2)
+    assert "'conditions'" in caught.value.message and "more than 4 resources" in caught.value.message
 
 
 @respx.mock

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BadRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("cds_service.api")
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
@@ -25,16 +29,63 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     if content_type and not (content_type == "application/json" or content_type.endswith("+json")):
         raise BadRequest("Content-Type must be application/json")
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"body larger than {max_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise PayloadTooLarge(f"body larger than {max_bytes} bytes")
+    except ClientDisconnect:
+        # Gone mid-body (or cut by the server's body timeout): nobody reads the answer.
+        log.info("client disconnected before the request body was complete")
+        raise BadRequest("client disconnected before the body was complete") from None
     if not body:
         raise BadRequest("empty body: a JSON object is required")
     try:
-        return orjson.loads(bytes(body))
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"malformed JSON: {exc.msg} at position {exc.pos}") from exc
+    reject_duplicate_keys(body, data)
+    return data
+
+
+def reject_duplicate_keys(raw: bytes | bytearray, parsed: Any) -> None:
+    """400 when an object in ``raw`` repeats a key (parsers disagree on which one wins).
+
+    Fast exact test: parsing keeps the last of repeated keys and drops the others, and a
+    dropped member always takes at least one ``:`` byte with it (the one after its key).
+    Every other ``:`` of the input survives into the compact re-serialisation, inside the
+    same strings, unless the input spelled one as ``\\u003a``: so without that escape,
+    equal colon counts mean no duplicates. Inputs with it take the slow exact path.
+    """
+    if b"\\u003" not in raw:
+        try:
+            if raw.count(b":") == orjson.dumps(parsed).count(b":"):
+                return
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    try:
+        json.loads(raw, object_pairs_hook=_unique_object)
+    except _DuplicateKey as exc:
+        raise BadRequest(f"duplicate JSON key {exc.key[:64]!r}") from None
+    except ValueError:
+        pass  # the input parsed already; any disagreement here is not a duplicate
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
 
 
 def validate(model: type[M], data: Any, where: str = "") -> M:

@@ -11,13 +11,13 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from ..acquisition import acquire
 from ..errors import BadRequest, UnknownService
-from ..fhir_client import FhirClient
 from ..hooks.base import ServiceDefinition
 from ..models.feedback import FeedbackEntry, FeedbackRequest
 from ..models.request import HookRequest
+from ..outbound import call_scope
 from ..pipeline import IssuedCardInfo
-from ..prefetch import gather
 from .body import read_json, validate
 from .outcome import json_response
 from .state import AppState
@@ -41,18 +41,20 @@ def build_router(state: AppState) -> APIRouter:
         hooks = state.registry.hooks_for(service_id)
         if hooks is None:
             raise UnknownService(f"no CDS service with id '{service_id[:64]}'")
-        await state.authenticate(request)
-        body = await read_json(request, settings.max_body_bytes)
-        hook_request = validate(HookRequest, body)
-        definition = hooks.get(hook_request.hook)
-        if definition is None:
-            raise BadRequest(
-                f"service '{service_id}' is not registered for hook '{hook_request.hook[:64]}'"
-            )
-        context = validate(definition.context_model, hook_request.context, "context")
-        cards, issued = await _evaluate(state, definition, hook_request, context.model_dump())
-        for card, info in zip(cards, issued, strict=True):
-            state.metrics.card_issued(service_id, info.topic, str(card.get("indicator")))
+        # One deadline and byte budget for every outbound request of this call (jku, FHIR).
+        with call_scope(settings.fhir_overall_deadline_s, settings.fhir_max_call_bytes):
+            await state.authenticate(request)
+            body = await read_json(request, settings.max_body_bytes)
+            hook_request = validate(HookRequest, body)
+            definition = hooks.get(hook_request.hook)
+            if definition is None:
+                raise BadRequest(
+                    f"service '{service_id}' is not registered for hook '{hook_request.hook[:64]}'"
+                )
+            context = validate(definition.context_model, hook_request.context, "context")
+            cards, issued = await _evaluate(state, definition, hook_request, context.model_dump())
+            for card, info in zip(cards, issued, strict=True):
+                state.metrics.card_issued(service_id, info.topic, str(card.get("indicator")))
         if issued and state.feedback_store is not None:
             background.add_task(
                 state.record_issued, service_id, hook_request.hookInstance, issued
@@ -107,29 +109,14 @@ async def _evaluate(
     hook_request: HookRequest,
     context: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], list[IssuedCardInfo]]:
-    settings = state.settings
-
-    def client_factory() -> FhirClient | None:
-        if hook_request.fhirServer is None:
-            return None
-        return FhirClient(
-            state.http(),
-            hook_request.fhirServer,
-            access_token=hook_request.access_token,
-            allowed_hosts=settings.fhir_allowed_hosts,
-            require_https=settings.fhir_https_required,
-            timeout_s=settings.fhir_request_timeout_s,
-            max_pages=settings.fhir_max_pages,
-            max_resources=settings.fhir_max_resources,
-            max_response_bytes=settings.fhir_max_response_bytes,
-        )
-
-    record = await gather(
+    record = await acquire(
+        state.settings,
+        state.http(),
         definition.prefetch,
         context,
         hook_request.prefetch,
-        client_factory,
-        deadline_s=settings.fhir_overall_deadline_s,
+        hook_request.fhirServer,
+        hook_request.access_token,
     )
     if record.ignored_other_patient:
         log.warning("ignored %d prefetched resources of other patients", record.ignored_other_patient)

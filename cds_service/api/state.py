@@ -17,6 +17,7 @@ from ..state import IssuedCard, State
 from ..hooks.base import Registry
 from ..instrumented_http import InstrumentedTransport
 from ..metrics import Metrics
+from ..outbound import AddressPolicy, guarded_client
 from ..pipeline import IssuedCardInfo, Pipeline
 
 log = logging.getLogger("cds_service.api")
@@ -50,15 +51,17 @@ class AppState:
         )
 
     def http(self) -> httpx.AsyncClient:
-        """One shared client per app: connection reuse across calls and fetches."""
+        """One shared client per app (FHIR and jku): every connection passes the guard."""
         if self._http is None:
-            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-            transport = InstrumentedTransport(
-                httpx.AsyncHTTPTransport(limits=limits, trust_env=False), self.metrics
+            client = guarded_client(
+                AddressPolicy.build(
+                    allow_private=self.settings.outbound_private_allowed,
+                    networks=self.settings.outbound_allowed_networks,
+                )
             )
-            self._http = httpx.AsyncClient(
-                transport=transport, follow_redirects=False, trust_env=False
-            )
+            # Every outbound request (FHIR, jku) is timed for the metrics, behind the guard.
+            client._transport = InstrumentedTransport(client._transport, self.metrics)
+            self._http = client
         return self._http
 
     async def aclose(self) -> None:

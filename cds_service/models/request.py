@@ -8,7 +8,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from ..errors import OutboundRefused
+from ..outbound.policy import parse_url
 
 FHIR_ID = r"[A-Za-z0-9\-\.]{1,64}"
 _ID_RE = re.compile(rf"^{FHIR_ID}$")
@@ -52,6 +64,18 @@ class HookRequest(BaseModel):
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
     extension: dict[str, Any] | None = None
+
+    @field_validator("fhirServer")
+    @classmethod
+    def _fhir_server_is_a_url(cls, value: str | None) -> str | None:
+        # Parsed as the outbound guard will parse it: a bad port or host is a 400 here,
+        # not an exception inside the fetch (issue 8, hole 1).
+        if value is not None:
+            try:
+                parse_url(value, require_https=False)
+            except OutboundRefused as exc:
+                raise ValueError(exc.message) from None
+        return value
 
     @model_validator(mode="after")
     def _authorization_needs_server(self) -> HookRequest:
