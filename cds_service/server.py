@@ -123,24 +123,39 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
-def protocol_for(settings: Settings) -> type[GuardedH11Protocol]:
-    """A protocol class carrying this server's limits (uvicorn instantiates it per connection)."""
-    return type(
-        "CalfCdsH11Protocol",
-        (GuardedH11Protocol,),
-        {
-            "header_timeout_s": settings.server_header_timeout_s,
-            "body_timeout_s": settings.server_body_timeout_s,
-            "max_connections": settings.server_max_connections,
-            "retry_after_s": settings.server_retry_after_s,
-        },
-    )
+class CalfCdsH11Protocol(GuardedH11Protocol):
+    """The protocol ``calf-cds serve`` names by import path (``PROTOCOL_PATH``).
+
+    uvicorn pickles a protocol *class* into every spawned worker, which a class made at run
+    time cannot survive; a path is imported afresh in each worker instead. The limits are
+    read once per process from that process's settings (the same environment the app
+    factory reads), on the first connection.
+    """
+
+    _configured = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        if not cls._configured:
+            cls.configure(Settings())
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def configure(cls, settings: Settings) -> None:
+        cls.header_timeout_s = settings.server_header_timeout_s
+        cls.body_timeout_s = settings.server_body_timeout_s
+        cls.max_connections = settings.server_max_connections
+        cls.retry_after_s = settings.server_retry_after_s
+        cls._configured = True
+
+
+PROTOCOL_PATH = f"{__name__}:CalfCdsH11Protocol"
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.run`` that enforce the connection settings."""
     return {
-        "http": protocol_for(settings),
+        "http": PROTOCOL_PATH,
         "h11_max_incomplete_event_size": settings.server_max_header_bytes,
         "timeout_keep_alive": settings.server_keepalive_timeout_s,
     }

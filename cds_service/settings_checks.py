@@ -125,7 +125,7 @@ def _check_limits(s: Settings) -> None:
 
 
 def _check_fhir(s: Settings) -> None:
-    for host in s.fhir_allowed_hosts:
+    for host in s.fhir_allowed_hosts or []:
         if not host.strip() or any(c in host for c in "/@ \t"):
             raise ConfigError("fhir_allowed_hosts", f"{host!r} is not a host name (no scheme, port or path)")
     for token in s.extra_observation_codes:

@@ -89,7 +89,9 @@ def wait_http(url: str, timeout_s: float = 60.0, proc: subprocess.Popen[bytes] |
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+            log = getattr(proc, "log_path", None)
+            tail = Path(log).read_text(errors="replace")[-2000:] if log else ""
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}\n{tail}")
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
@@ -105,13 +107,14 @@ def replicas(env: dict[str, str], ports: list[int], logdir: Path) -> Iterator[li
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for i, port in enumerate(ports):
-            log = open(logdir / f"replica-{i}.log", "wb")  # noqa: SIM115 (closed with the process)
-            procs.append(
-                subprocess.Popen(
-                    [calf, "serve", "--port", str(port), "--workers", "2"],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )
+            log_path = logdir / f"replica-{i}.log"
+            log = open(log_path, "wb")  # noqa: SIM115 (closed with the process)
+            proc = subprocess.Popen(
+                [calf, "serve", "--port", str(port), "--workers", "2"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
+            proc.log_path = log_path  # type: ignore[attr-defined]
+            procs.append(proc)
         for port, proc in zip(ports, procs, strict=True):
             wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
         yield procs
@@ -192,7 +195,7 @@ def hook_body() -> dict[str, Any]:
 
 
 def feedback_body(card: str, outcome_at: str) -> dict[str, Any]:
-    return {"feedback": [{"card": card, "outcome": "accepted", "acceptedSuggestions": [], "outcomeTimestamp": outcome_at}]}
+    return {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp": outcome_at}]}
 
 
 async def post_feedback(
@@ -209,6 +212,7 @@ async def post_feedback(
     done = 0
     after_kill = 0
     killed = asyncio.Event()
+    statuses: list[str] = []
 
     async def worker() -> None:
         nonlocal stored, failures, done, after_kill
@@ -232,6 +236,11 @@ async def post_feedback(
                         acknowledged.add(card)
                         break
                     failures += 1
+                    if response.status_code < 500:  # a refusal is final: never retried
+                        statuses.append(f"{response.status_code} {response.text[:200]}")
+                        break
+                    if len(statuses) < 5:
+                        statuses.append(f"{response.status_code} {response.text[:200]}")
                     await asyncio.sleep(0.2)
                 done += 1
                 if killed.is_set():
@@ -241,6 +250,8 @@ async def post_feedback(
                     kill()
 
     await asyncio.gather(*(worker() for _ in range(clients)))
+    for status in statuses:
+        print(f"  refused feedback post: {status}", flush=True)
     return stored, failures, acknowledged, after_kill
 
 

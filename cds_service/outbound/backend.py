@@ -133,7 +133,7 @@ def guarded_client(
 
 def backend_of(client: httpx.AsyncClient) -> GuardedBackend | None:
     """The guard behind a client made by :func:`guarded_client` (``None`` for any other)."""
-    transport = getattr(client, "_transport", None)
+    transport: Any = getattr(client, "_transport", None)
     while hasattr(transport, "_inner"):  # wrappers such as the metrics' timing transport
         transport = transport._inner
     pool = getattr(transport, "_pool", None)

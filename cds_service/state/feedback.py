@@ -152,19 +152,6 @@ class FeedbackStore:
                 per_topic[outcome] = int(n)
         return counts
 
-    def card_attribution(
-        self, service_id: str, card_uuids: Iterable[str]
-    ) -> dict[str, tuple[str, str]]:
-        """Card uuid -> (topic, card_version) for cards this service issued or whose uuid
-        names them (for metrics); unknown cards are left out."""
-        wanted = set(card_uuids)
-        known = issued_lookup(self._db, service_id, wanted)
-        for card_uuid in wanted - known.keys():
-            topic, version = self._attribute(known, card_uuid)
-            if topic is not None and version is not None:
-                known[card_uuid] = (topic, version)
-        return known
-
     def close(self) -> None:
         """Write queued issued cards, stop the writer and, if this store opened the
         database, release its connections (an in-memory database is discarded). Idempotent."""
