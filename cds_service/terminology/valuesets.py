@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from cds_service.clinical.facts import (
+from cds_service.vocabulary import (
     LEG_WARMTH_REDNESS,
     PE_SYMPTOM,
     STATIN,

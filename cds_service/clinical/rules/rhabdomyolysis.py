@@ -10,16 +10,16 @@ The brief asks for "at least 10x" so the boundary value fires. ULN = the lab's
 from __future__ import annotations
 
 from cds_service.clinical.facts import CK, STATIN, LabResult, PatientFacts
-from cds_service.clinical.findings import Evidence, Finding, Indicator
-from cds_service.clinical.rules.chart import join, medication_evidence, medication_text
+from cds_service.clinical.findings import Finding, Indicator
+from cds_service.clinical.rules.chart import join, medication_text
 from cds_service.clinical.rules.labs import (
     certainly_at_least,
     describe,
     fmt_number,
-    lab_evidence,
     ratio_text,
     upper_limit,
 )
+from cds_service.clinical.rules.shape import FindingBuilder
 from cds_service.config import ClinicalSettings
 
 TOPIC = "rhabdomyolysis-risk"
@@ -42,12 +42,9 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         return None
     uln = upper_limit(ck, cfg.ck_default_uln_u_l)
     statins = facts.medications_in(STATIN)
-    evidence: list[Evidence] = [lab_evidence(ck, "Creatine kinase")]
-    evidence += [medication_evidence(m, "Current statin") for m in statins]
-    return Finding(
-        topic=TOPIC,
-        indicator=None,
-        values={
+    card = FindingBuilder(TOPIC).labs(ck, what="Creatine kinase")
+    return card.medications(statins, "Current statin").build(
+        {
             "ck_multiple": ratio_text(ck, uln),
             "ck_date": ck.effective.date().isoformat(),
             "ck": describe(ck),
@@ -58,6 +55,5 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "statin": join(medication_text(m) for m in statins),
             "statin_status": "on-statin" if statins else "no-statin",
         },
-        evidence=tuple(evidence),
         suggestions=("order-creatinine", "order-urinalysis"),
     )
