@@ -87,6 +87,7 @@ CORTICOSTEROID_LOCAL = "corticosteroid-local"  # topical/ophthalmic/otic/inhaled
 # Condition / finding groups
 LOWER_LEG_FRACTURE = "lower-leg-fracture"
 CRUSH_INJURY = "crush-injury"  # crush injury of the leg and crush syndrome
+CRUSH_SYNDROME = "crush-syndrome"  # crush syndrome itself (also in crush-injury)
 SCIATICA = "sciatica"  # lumbar radiculopathy / sciatica
 TENDON_PAIN = "tendon-pain"  # Achilles / heel / tendon pain, tendinitis, tendon rupture
 ORGAN_TRANSPLANT = "organ-transplant"  # kidney, heart, lung transplant status

@@ -425,7 +425,7 @@ def test_procedures(t: Terminology) -> None:
     assert set(by_ref) == {"Procedure/p1", "Procedure/p3"}
     assert by_ref["Procedure/p1"].groups == {F.SURGERY}
     assert by_ref["Procedure/p1"].performed == datetime(2025, 5, 10, 11, tzinfo=UTC)
-    assert by_ref["Procedure/p3"].groups == {F.LIMB_IMMOBILISATION}
+    assert by_ref["Procedure/p3"].groups == {F.LIMB_IMMOBILISATION, F.LEG_CAST}
 
 
 # --- validation ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from cds_service.vocabulary import (  # re-exported: rules and tests import them
     CORTICOSTEROID_SYSTEMIC,
     CREATININE,
     CRUSH_INJURY,
+    CRUSH_SYNDROME,
     CYP3A4_STRONG_INHIBITOR,
     DANAZOL,
     DIABETES,
