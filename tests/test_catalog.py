@@ -21,6 +21,7 @@ from cds_service.catalog import (
 from cds_service.clinical.engine import DEFAULT_INDICATORS, TOPICS, evaluate
 from cds_service.clinical.findings import Evidence, Finding
 from test_rules_engine import everything
+from test_rules_issue7 import issue7_charts
 from test_rules_symptoms import CALF_PAIN, CFG, NOW, facts, lab, med
 from cds_service.clinical import facts as F
 
@@ -109,6 +110,8 @@ def test_rendered_cards_are_spec_valid(catalog: Catalog) -> None:
     findings = evaluate(pf, CFG)
     findings += evaluate(facts(med("furosemide", F.DIURETIC_LOOP), CALF_PAIN), CFG)
     findings += evaluate(facts(lab(F.CK, 4000, ref_high=200), med("simvastatin", F.STATIN)), CFG)
+    for chart in issue7_charts():
+        findings += evaluate(chart, CFG)
     assert {f.topic for f in findings} == set(TOPICS)
     cards = catalog.render_all(findings, subject="Patient/example")
     jsonschema.Draft202012Validator(SCHEMA).validate({"cards": cards})

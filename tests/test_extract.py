@@ -1,4 +1,4 @@
-"""Extraction of raw FHIR R4 JSON into PatientFacts (clinical/extract.py)."""
+"""Extraction of raw FHIR R4 JSON into PatientFacts (clinical/extract/)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """PatientFacts: what the clinical rules know about a patient, in canonical form.
 
-This is the contract between extraction (raw FHIR JSON → facts, ``extract.py``) and the
+This is the contract between extraction (raw FHIR JSON → facts, ``extract/``) and the
 rules (facts → findings, ``rules/``). Rules never see FHIR JSON; extraction never sees
 thresholds other than the evaluation clock and the windows it is given.
 
@@ -97,6 +97,7 @@ class MedicationFact:
     dose_text: str | None  # dosageInstruction/dosage text, when given
     started: datetime | None  # authoredOn / effective start
     resource_ref: str  # "MedicationRequest/abc"
+    ended: datetime | None = None  # set on ``recent_medications`` only
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,8 @@ class PatientFacts:
     sex: str | None = None  # administrative gender
     deceased: bool = False
     medications: list[MedicationFact] = field(default_factory=list)
+    # Medications that ended within the last 90 days (newest courses included), not current
+    recent_medications: list[MedicationFact] = field(default_factory=list)
     # The newest usable result of each group (rules read ``latest``); older results are
     # not modelled at all, which keeps large charts cheap.
     labs: dict[str, list[LabResult]] = field(default_factory=dict)
@@ -184,6 +187,10 @@ class PatientFacts:
     def medications_in(self, *classes: str) -> list[MedicationFact]:
         wanted = set(classes)
         return [m for m in self.medications if m.classes & wanted]
+
+    def recent_medications_in(self, *classes: str) -> list[MedicationFact]:
+        wanted = set(classes)
+        return [m for m in self.recent_medications if m.classes & wanted]
 
     def findings_in(self, *groups: str) -> list[ClinicalFinding]:
         wanted = set(groups)

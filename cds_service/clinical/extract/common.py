@@ -16,6 +16,10 @@ from cds_service.record import PatientRecord, Resource
 from cds_service.terminology.valuesets import Terminology, system_key
 
 MED_STATEMENT_STATUSES = frozenset({"active", "intended"})
+# Medications that ended (completed/stopped, or an end date passed) are kept this long, in
+# ``PatientFacts.recent_medications``: the rules apply their own, shorter windows.
+ENDED_STATUSES = frozenset({"completed", "stopped"})
+ENDED_LOOKBACK_DAYS = 90
 # R4 MedicationRequest.intent values that are orders (or a plan) rather than proposals
 ORDER_INTENTS = frozenset(
     {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cds_service.clinical.extract.common import (
+    ENDED_LOOKBACK_DAYS,
+    ENDED_STATUSES,
     MED_STATEMENT_STATUSES,
     ORDER_INTENTS,
     ExtractorBase,
@@ -63,36 +65,56 @@ class MedicationsReader(ExtractorBase):
         return False
 
     def medications(self, facts: PatientFacts) -> None:
+        """Current medications, and those that ended within ``ENDED_LOOKBACK_DAYS``
+        (``facts.recent_medications``: a fluoroquinolone course finished last week still
+        counts for the tendon warning)."""
         if facts.deceased:
             return  # a deceased patient has no current medications
         for resource in self.record.of_type("MedicationStatement"):
-            if not _one_of(resource.get("status"), MED_STATEMENT_STATUSES):
+            status = resource.get("status")
+            if not _one_of(status, MED_STATEMENT_STATUSES | ENDED_STATUSES):
                 continue
             period = resource.get("effectivePeriod") or {}
-            if self._ended(period.get("end") if isinstance(period, Mapping) else None):
-                continue
+            end = parse_datetime(period.get("end") if isinstance(period, Mapping) else None)
             started = parse_datetime(period.get("start") if isinstance(period, Mapping) else None) \
                 or parse_datetime(resource.get("effectiveDateTime")) \
                 or parse_datetime(resource.get("dateAsserted"))
             dosage = resource.get("dosage")
-            self._medication(facts, resource, started, dosage[0] if isinstance(dosage, list) and dosage else None)
+            first = dosage[0] if isinstance(dosage, list) and dosage else None
+            if _one_of(status, ENDED_STATUSES) or (end is not None and end < self.now):
+                self._medication(facts, resource, started, first, ended=end, past=True)
+            else:
+                self._medication(facts, resource, started, first)
         for resource in self.record.of_type("MedicationRequest"):
-            if resource.get("status") != "active" or not _one_of(resource.get("intent"), ORDER_INTENTS):
+            status = resource.get("status")
+            if not _one_of(status, frozenset({"active"}) | ENDED_STATUSES) \
+                    or not _one_of(resource.get("intent"), ORDER_INTENTS):
                 continue
             if resource.get("doNotPerform") is True:
                 continue
+            authored = parse_datetime(resource.get("authoredOn"))
             dispense = resource.get("dispenseRequest")
             validity = dispense.get("validityPeriod") if isinstance(dispense, Mapping) else None
-            if self._ended(validity.get("end") if isinstance(validity, Mapping) else None):
-                continue
+            end = parse_datetime(validity.get("end") if isinstance(validity, Mapping) else None)
             dosage = resource.get("dosageInstruction")
-            self._medication(facts, resource, parse_datetime(resource.get("authoredOn")),
-                             dosage[0] if isinstance(dosage, list) and dosage else None)
+            first = dosage[0] if isinstance(dosage, list) and dosage else None
+            if status != "active":
+                # a completed/stopped order ended no earlier than it was written (or its
+                # supply ran out): the conservative end for "ended within N days"
+                end = end or _supply_end(authored, dispense) or authored
+                self._medication(facts, resource, authored, first, ended=end, past=True)
+            elif end is not None and end < self.now:
+                self._medication(facts, resource, authored, first, ended=end, past=True)
+            else:
+                self._medication(facts, resource, authored, first)
 
     def _medication(self, facts: PatientFacts, resource: Resource, started: datetime | None,
-                    dosage: Any) -> None:
+                    dosage: Any, *, ended: datetime | None = None, past: bool = False) -> None:
         if started is not None and started > self.now:
             return  # ordered after the evaluation time (replay)
+        if past and (ended is None or ended > self.now
+                     or (self.now - ended).days > ENDED_LOOKBACK_DAYS):
+            return  # ended without a date, in the future (replay) or long ago
         codings, texts, display, med = self._medication_concept(resource)
         match = self.t.classify_medication(codings, texts)
         if match is None:
@@ -102,7 +124,7 @@ class MedicationsReader(ExtractorBase):
         contained = resource.get("contained") or ()
         if med is not None and not any(med is c for c in contained) and not self.valid(med):
             return  # a bundled Medication resource is validated on its own
-        facts.medications.append(MedicationFact(
+        fact = MedicationFact(
             display=display or ", ".join(match.ingredients) or "medication",
             classes=match.classes,
             match_path=match.match_path,
@@ -110,7 +132,24 @@ class MedicationsReader(ExtractorBase):
             dose_text=_dose_text(dosage),
             started=started,
             resource_ref=_ref(resource),
-        ))
+            ended=ended,
+        )
+        (facts.recent_medications if past else facts.medications).append(fact)
+
+
+def _supply_end(authored: datetime | None, dispense: Any) -> datetime | None:
+    """authoredOn + dispenseRequest.expectedSupplyDuration (days), when both are given."""
+    if authored is None or not isinstance(dispense, Mapping):
+        return None
+    duration = dispense.get("expectedSupplyDuration")
+    if not isinstance(duration, Mapping):
+        return None
+    value = duration.get("value")
+    unit = duration.get("code") or duration.get("unit")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or unit not in ("d", "day", "days"):
+        return None
+    return authored + timedelta(days=float(value))
+
 
 def _dose_text(dosage: Any) -> str | None:
     if not isinstance(dosage, Mapping):
