@@ -279,3 +279,15 @@ def test_unreadable_yaml_and_empty_directory(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(CatalogError, match="no card files"):
         Catalog.load(empty)
+
+
+def test_new_cards_carry_absolute_links(catalog: Catalog) -> None:
+    # the sandbox and some EHRs do not open source.url: each issue-7 card links its guideline
+    for topic in ("statin-drug-interaction", "electrolyte-deficiency", "compartment-syndrome-risk",
+                  "fluoroquinolone-tendon-risk", "sciatica-referred-pain", "rhabdomyolysis-risk"):
+        links = catalog.card_meta(topic).links
+        assert links and all(link.url.startswith("https://") and link.type == "absolute" for link in links)
+    findings = [f for chart in issue7_charts() for f in evaluate(chart, CFG)]
+    card = next(c for c in catalog.render_all(findings) if c["source"]["topic"]["code"] == "sciatica-referred-pain")
+    assert card["links"] == [{"label": "NICE NG59, Low back pain and sciatica in over 16s",
+                              "url": "https://www.nice.org.uk/guidance/ng59", "type": "absolute"}]
