@@ -2,7 +2,7 @@
 ``fhir.resources.R4B`` model (``model_validate`` by resource type), then evaluate.
 
 This is what a service that "parses the prefetch into FHIR models first" pays; the real
-service validates only the few resources its rules select (``clinical/extract.py``).
+service validates only the few resources its rules select (``clinical/extract/``).
 """
 
 from __future__ import annotations

@@ -198,6 +198,20 @@ class Citation(_Strict):
         return None if value is None else _https(value)
 
 
+class LinkDef(_Strict):
+    """``Card.links`` entry: an absolute link to the card's main guideline or label (the
+    sandbox and some EHRs do not open ``source.url``)."""
+
+    label: str = Field(min_length=1)
+    url: str
+    type: Literal["absolute"] = "absolute"
+
+    @field_validator("url")
+    @classmethod
+    def _https_url(cls, value: str) -> str:
+        return _https(value)
+
+
 class CardDefinition(_Strict):
     """One card as declared in ``cards/<topic>.yaml``."""
 
@@ -215,6 +229,7 @@ class CardDefinition(_Strict):
     selectionBehavior: Literal["any", "at-most-one"] | None = None
     overrideReasons: list[OverrideReason] = Field(default_factory=list)
     references: list[Citation] = Field(min_length=1)
+    links: list[LinkDef] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -406,6 +421,8 @@ class Catalog:
             out["selectionBehavior"] = card.selectionBehavior
         if card.overrideReasons:
             out["overrideReasons"] = [r.model_dump() for r in card.overrideReasons]
+        if card.links:
+            out["links"] = [link.model_dump() for link in card.links]
         return out
 
     def render_all(
@@ -598,7 +615,10 @@ def render_catalogue_markdown(catalog: Catalog) -> str:
         if c.overrideReasons:
             reasons = ", ".join(r.display for r in c.overrideReasons)
             out += [f"Override reasons: {reasons}.", ""]
-        out += [f"Source: [{c.source.label}]({c.source.url})", "", "References:", ""]
+        out += [f"Source: [{c.source.label}]({c.source.url})", ""]
+        if c.links:
+            out += ["Links: " + ", ".join(f"[{link.label}]({link.url})" for link in c.links), ""]
+        out += ["References:", ""]
         for ref in c.references:
             out.append(f"- [{ref.label}]({ref.url})" if ref.url else f"- {ref.label}")
     return "\n".join(out) + "\n"

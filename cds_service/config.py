@@ -78,6 +78,22 @@ class ClinicalSettings(BaseModel):
     # aligned with the 4-week surgery window [§3.1, §4.1]
     limb_immobilisation_window_days: int = 28
 
+    # --- issue 7 safety rules ---------------------------------------------------------
+    # Simvastatin 80 mg: label restricts it to patients on 80 mg for 12 months or more
+    # without muscle toxicity (ZOCOR label §2.2; FDA Drug Safety Communication 2011)
+    simvastatin_80_restricted_days: int = 365
+    # Magnesium "critical" (electrolyte cards): < 0.5 mmol/L, the project's clinical brief
+    # (issue 7); K critical stays potassium_critical_mmol_l
+    magnesium_critical_mmol_l: float = 0.5
+    # Compartment syndrome: fracture/crush/leg surgery/cast within 7 days (issue 7)
+    compartment_window_days: int = 7
+    # Coded rhabdomyolysis or crush syndrome counts for 14 days, as the CK does (issue 7)
+    coded_rhabdo_window_days: int = 14
+    # Fluoroquinolone current or ended within 30 days (issue 7); the boxed warning's added
+    # risk "over 60 years of age" (FDA 2008)
+    fluoroquinolone_window_days: int = 30
+    fluoroquinolone_age_over: int = 60
+
 
 class Settings(BaseSettings):
     """Service configuration (environment prefix ``CALF_CDS_``)."""

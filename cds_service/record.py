@@ -2,7 +2,7 @@
 
 Prefetch (and the fallback fetch) produce one; clinical extraction reads it. Resources
 stay plain ``dict`` JSON here: only the ones a rule needs are ever validated as
-``fhir.resources`` models (see ``clinical/extract.py``).
+``fhir.resources`` models (see ``clinical/extract/``).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from cds_service.catalog import (
 from cds_service.clinical.engine import DEFAULT_INDICATORS, TOPICS, evaluate
 from cds_service.clinical.findings import Evidence, Finding
 from test_rules_engine import everything
+from test_rules_issue7 import issue7_charts
 from test_rules_symptoms import CALF_PAIN, CFG, NOW, facts, lab, med
 from cds_service.clinical import facts as F
 
@@ -109,6 +110,8 @@ def test_rendered_cards_are_spec_valid(catalog: Catalog) -> None:
     findings = evaluate(pf, CFG)
     findings += evaluate(facts(med("furosemide", F.DIURETIC_LOOP), CALF_PAIN), CFG)
     findings += evaluate(facts(lab(F.CK, 4000, ref_high=200), med("simvastatin", F.STATIN)), CFG)
+    for chart in issue7_charts():
+        findings += evaluate(chart, CFG)
     assert {f.topic for f in findings} == set(TOPICS)
     cards = catalog.render_all(findings, subject="Patient/example")
     jsonschema.Draft202012Validator(SCHEMA).validate({"cards": cards})
@@ -276,3 +279,15 @@ def test_unreadable_yaml_and_empty_directory(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(CatalogError, match="no card files"):
         Catalog.load(empty)
+
+
+def test_new_cards_carry_absolute_links(catalog: Catalog) -> None:
+    # the sandbox and some EHRs do not open source.url: each issue-7 card links its guideline
+    for topic in ("statin-drug-interaction", "electrolyte-deficiency", "compartment-syndrome-risk",
+                  "fluoroquinolone-tendon-risk", "sciatica-referred-pain", "rhabdomyolysis-risk"):
+        links = catalog.card_meta(topic).links
+        assert links and all(link.url.startswith("https://") and link.type == "absolute" for link in links)
+    findings = [f for chart in issue7_charts() for f in evaluate(chart, CFG)]
+    card = next(c for c in catalog.render_all(findings) if c["source"]["topic"]["code"] == "sciatica-referred-pain")
+    assert card["links"] == [{"label": "NICE NG59, Low back pain and sciatica in over 16s",
+                              "url": "https://www.nice.org.uk/guidance/ng59", "type": "absolute"}]

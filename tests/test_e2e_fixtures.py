@@ -42,6 +42,11 @@ def check(entry: dict[str, Any], body: dict[str, Any]) -> None:
     order = {"critical": 0, "warning": 1, "info": 2}
     ranks = [order[c["indicator"]] for c in body["cards"]]
     assert ranks == sorted(ranks), "cards ordered critical, warning, info"
+    by_topic = {card["source"]["topic"]["code"]: card for card in body["cards"]}
+    for topic, indicator in entry.get("expectIndicators", {}).items():
+        assert by_topic[topic]["indicator"] == indicator, topic
+    for topic, text in entry.get("expectDetail", {}).items():
+        assert text in by_topic[topic]["detail"], topic
     for card in body["cards"]:
         assert len(card["summary"]) < 140
         assert "Take " not in card["summary"], "dose instructions belong in the detail, not the summary"

@@ -1,4 +1,4 @@
-"""Extraction of raw FHIR R4 JSON into PatientFacts (clinical/extract.py)."""
+"""Extraction of raw FHIR R4 JSON into PatientFacts (clinical/extract/)."""
 
 from __future__ import annotations
 
@@ -425,7 +425,7 @@ def test_procedures(t: Terminology) -> None:
     assert set(by_ref) == {"Procedure/p1", "Procedure/p3"}
     assert by_ref["Procedure/p1"].groups == {F.SURGERY}
     assert by_ref["Procedure/p1"].performed == datetime(2025, 5, 10, 11, tzinfo=UTC)
-    assert by_ref["Procedure/p3"].groups == {F.LIMB_IMMOBILISATION}
+    assert by_ref["Procedure/p3"].groups == {F.LIMB_IMMOBILISATION, F.LEG_CAST}
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -538,3 +538,29 @@ def test_validation_verdicts_are_remembered_by_exact_content(t: Terminology, mon
     extract_facts(record(good), t, NOW, off)
     extract_facts(record(good), t, NOW, off)
     assert len(off) == 0 and len(validated) == 5
+
+
+# --- recently ended medications (issue 7: fluoroquinolone course ended within 30 days) ----
+
+LEVO = {"text": "levofloxacin 500 MG Oral Tablet"}
+
+
+def test_completed_request_is_a_recent_medication_not_a_current_one(t: Terminology) -> None:
+    done = med_request("levo", status="completed", authoredOn="2025-05-10",
+                       medicationCodeableConcept=LEVO,
+                       dispenseRequest={"expectedSupplyDuration": {"value": 7, "unit": "days", "code": "d"}})
+    old = med_request("levo-old", status="stopped", authoredOn="2024-12-01", medicationCodeableConcept=LEVO)
+    facts = extract_facts(record(done, old), t, NOW)
+    assert facts.medications == []
+    [recent] = facts.recent_medications
+    assert recent.resource_ref == "MedicationRequest/levo" and F.FLUOROQUINOLONE in recent.classes
+    assert recent.ended == datetime(2025, 5, 17, tzinfo=UTC)  # authoredOn + 7-day supply
+
+
+def test_statement_with_past_end_date_is_recent_and_undated_completion_is_dropped(t: Terminology) -> None:
+    ended = med_statement("s1", effectivePeriod={"start": "2025-05-01", "end": "2025-05-20"})
+    undated = med_statement("s2", status="completed")
+    facts = extract_facts(record(ended, undated), t, NOW)
+    assert facts.medications == []
+    assert [m.resource_ref for m in facts.recent_medications] == ["MedicationStatement/s1"]
+    assert facts.recent_medications[0].ended == datetime(2025, 5, 20, tzinfo=UTC)

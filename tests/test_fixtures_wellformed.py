@@ -34,6 +34,11 @@ TOPICS = frozenset(
         "dvt-red-flags",
         "peripheral-artery-disease",
         "diabetic-neuropathy",
+        "statin-drug-interaction",
+        "electrolyte-deficiency",
+        "compartment-syndrome-risk",
+        "fluoroquinolone-tendon-risk",
+        "sciatica-referred-pain",
     }
 )
 INDICATORS = frozenset({"info", "warning", "critical"})

@@ -40,3 +40,23 @@ def imports(path: Path) -> set[str]:
 def test_domain_modules_stay_below_the_web_layer(path: Path) -> None:
     bad = {n for n in imports(path) if n.startswith(FORBIDDEN)}
     assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+TERMINOLOGY = sorted((PACKAGE / "terminology").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", [*TERMINOLOGY, PACKAGE / "vocabulary.py"], ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_terminology_sits_below_the_rules(path: Path) -> None:
+    # The group names live in the leaf module cds_service.vocabulary: terminology imports
+    # nothing of clinical/ (issue 7, "Shape of the code"); vocabulary imports nothing at all.
+    bad = {n for n in imports(path) if n.startswith("cds_service.clinical")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+    if path.name == "vocabulary.py":
+        assert not {n for n in imports(path) if n.startswith("cds_service")}
+
+
+def test_extraction_is_split_by_resource_kind() -> None:
+    package = PACKAGE / "clinical" / "extract"
+    assert {p.stem for p in package.glob("*.py")} >= {"medications", "labs", "conditions", "procedures"}
+    for path in package.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 300, path.name

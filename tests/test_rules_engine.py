@@ -66,4 +66,4 @@ def test_deceased_patient_gets_nothing() -> None:
 
 
 def test_registry_topics_unique() -> None:
-    assert len(TOPICS) == len(set(TOPICS)) == len(RULES) == 9
+    assert len(TOPICS) == len(set(TOPICS)) == len(RULES) == 14

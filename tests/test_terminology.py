@@ -49,8 +49,8 @@ def test_load_time_is_printed() -> None:
     ("198314", {F.DIURETIC_THIAZIDE, F.DIURETIC_K_SPARING}, "product"),  # VSAC Diuretics
     ("562524", {F.DIURETIC_CAI}, "product"),  # acetazolamide ER capsule
     ("167", {F.DIURETIC_CAI}, "ingredient"),
-    ("477560", {F.STATIN_INTERACTING}, "product"),  # fenofibrate 145 MG: not a statin
-    ("4719", {F.STATIN_INTERACTING}, "ingredient"),  # gemfibrozil
+    ("477560", {F.STATIN_INTERACTING, F.FIBRATE}, "product"),  # fenofibrate 145 MG: not a statin
+    ("4719", {F.STATIN_INTERACTING, F.FIBRATE, F.GEMFIBROZIL}, "ingredient"),  # gemfibrozil
     ("238019", {F.HORMONAL_ESTROGEN}, "product"),  # ethinyl estradiol / levonorgestrel
     ("310197", {F.HORMONAL_ESTROGEN}, "product"),  # conjugated estrogens 0.625 MG
 ])
@@ -75,10 +75,10 @@ def test_combination_keeps_ingredients(t: Terminology) -> None:
     match = t.classify_medication(rx("597967"))
     assert match is not None and match.ingredients == ("amlodipine", "atorvastatin")
     # a statin combination does not flag its own companion as an interacting drug
-    assert F.STATIN_INTERACTING not in match.classes
+    assert F.STATIN_INTERACTING not in match.classes and F.AMLODIPINE not in match.classes
     # amlodipine on its own is interacting (clinical.md §1.5)
     alone = t.classify_medication(rx("17767"))
-    assert alone is not None and alone.classes == {F.STATIN_INTERACTING}
+    assert alone is not None and alone.classes == {F.STATIN_INTERACTING, F.AMLODIPINE}
 
 
 @pytest.mark.parametrize(("code", "classes"), [
@@ -106,7 +106,7 @@ def test_product_code_wins_over_text(t: Terminology) -> None:
     ("Spironolactone 25 MG", {F.DIURETIC_K_SPARING}, ("spironolactone",)),
     ("hydrochlorothiazide / triamterene", {F.DIURETIC_THIAZIDE, F.DIURETIC_K_SPARING},
      ("hydrochlorothiazide", "triamterene")),
-    ("clarithromycin 500 mg", {F.STATIN_INTERACTING}, ("clarithromycin",)),
+    ("clarithromycin 500 mg", {F.STATIN_INTERACTING, F.CYP3A4_STRONG_INHIBITOR}, ("clarithromycin",)),
     ("Estradiol 1 MG Oral Tablet", {F.HORMONAL_ESTROGEN}, ("estradiol",)),
     ("tamoxifen 20 mg", {F.HORMONAL_ESTROGEN}, ("tamoxifen",)),
 ])
@@ -256,14 +256,20 @@ def test_groups_match_facts_constants(t: Terminology) -> None:
                         F.LEG_WARMTH_REDNESS, F.PE_SYMPTOM, F.DVT, F.VTE_HISTORY, F.ACTIVE_CANCER,
                         F.PREGNANCY, F.POSTPARTUM, F.OBESITY, F.IMMOBILITY, F.THROMBOPHILIA,
                         F.HORMONE_THERAPY, F.HEART_FAILURE, F.HYPOTHYROIDISM, F.CKD, F.DIABETES,
-                        F.DIABETIC_NEUROPATHY, F.PAD, F.RHABDOMYOLYSIS}
+                        F.DIABETIC_NEUROPATHY, F.PAD, F.RHABDOMYOLYSIS, F.LOWER_LEG_FRACTURE,
+                        F.CRUSH_INJURY, F.CRUSH_SYNDROME, F.SCIATICA, F.TENDON_PAIN,
+                        F.ORGAN_TRANSPLANT}
     assert set(t.condition_sources) == condition_groups
-    assert set(t.procedure_sources) == {F.SURGERY, F.LIMB_IMMOBILISATION}
+    assert set(t.procedure_sources) == {F.SURGERY, F.LIMB_IMMOBILISATION, F.LEG_SURGERY, F.LEG_CAST}
     assert set(t.lab_units) == {F.POTASSIUM, F.MAGNESIUM, F.VITAMIN_D, F.CK, F.D_DIMER, F.TSH,
                                 F.EGFR, F.CREATININE, F.HBA1C, F.BMI, F.ABI}
     classes = {c for e in t.ingredients.values() for c in e["classes"]}
     assert classes == {F.STATIN, F.DIURETIC_THIAZIDE, F.DIURETIC_LOOP, F.DIURETIC_CAI,
-                       F.DIURETIC_K_SPARING, F.HORMONAL_ESTROGEN, F.STATIN_INTERACTING}
+                       F.DIURETIC_K_SPARING, F.HORMONAL_ESTROGEN, F.STATIN_INTERACTING,
+                       F.FLUOROQUINOLONE, F.CYP3A4_STRONG_INHIBITOR, F.FIBRATE, F.GEMFIBROZIL,
+                       F.CICLOSPORIN, F.DANAZOL, F.AMIODARONE, F.VERAPAMIL, F.DILTIAZEM,
+                       F.AMLODIPINE, F.RANOLAZINE, F.DRONEDARONE, F.DIGOXIN,
+                       F.CORTICOSTEROID_SYSTEMIC}
 
 
 def test_observation_search_codes(t: Terminology) -> None:

@@ -40,6 +40,22 @@ CAI = "diuretic-cai"
 K_SPARING = "diuretic-k-sparing"
 ESTROGEN = "hormonal-estrogen"
 INTERACTING = "statin-interacting"
+# issue 7 groups (statin label interactions, tendon risk, electrolyte card escalation)
+FLUOROQUINOLONE = "fluoroquinolone"
+CYP3A4 = "cyp3a4-strong-inhibitor"
+FIBRATE = "fibrate"
+GEMFIBROZIL = "gemfibrozil"
+CICLOSPORIN = "ciclosporin"
+DANAZOL = "danazol"
+AMIODARONE = "amiodarone"
+VERAPAMIL = "verapamil"
+DILTIAZEM = "diltiazem"
+AMLODIPINE = "amlodipine"
+RANOLAZINE = "ranolazine"
+DRONEDARONE = "dronedarone"
+DIGOXIN = "digoxin"
+CORTICOSTEROID = "corticosteroid-systemic"
+CORTICOSTEROID_LOCAL = "corticosteroid-local"
 
 SYSTEM_KEYS = {
     "http://snomed.info/sct": "sct",
@@ -57,6 +73,87 @@ REPO_PDDI = "HL7/PDDI-CDS@018be88010175fa37e818c27c2925a6767273870 (CC0-1.0)"
 REPO_SSMITH = "ssmithm/rxnorm-drug-lists@6c486848c3b6c3e4052a273b9fd40ebac1614591 (no licence file; facts only)"
 REPO_PEDSNET = "PEDSnet/Variable-Dictionary@009e8ba179c84d844a0c5b898132efb33acdef9e (no licence file; facts only)"
 CLINICAL_MD = "shared/reference/clinical.md"
+# Files vendored into this repository (CC0 value sets not in the shared folder)
+VENDORED = REPO_ROOT / "tools" / "sources"
+ICD_CHECK = "ICD-10-CM codes checked against the CDC April-2026 release (PyPI simple-icd-10-cm 1.5.0)"
+
+# Medication sources for the issue-7 groups: the label or guideline each list comes from.
+# Ingredient RxCUIs are shipped only where a curated list verified them (clinical.md status
+# rule); the other members are matched by ingredient name (clinical.md §0.1 path c).
+LABEL_SOURCES: dict[str, dict[str, Any]] = {
+    "label:simvastatin": {
+        "title": "ZOCOR (simvastatin) US prescribing information: 4 Contraindications (strong "
+                 "CYP3A4 inhibitors, cyclosporine, danazol, gemfibrozil), 2 Dosage and "
+                 "Administration (80 mg restriction; dose limits with verapamil, diltiazem, "
+                 "dronedarone 10 mg, amiodarone, amlodipine, ranolazine 20 mg), 7.1-7.3 Drug "
+                 "Interactions; FDA Drug Safety Communication, June 2011",
+        "url": "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=ZOCOR",
+    },
+    "label:lovastatin": {
+        "title": "Lovastatin tablets US prescribing information: Contraindications (strong "
+                 "CYP3A4 inhibitors), Warnings/Drug Interactions table (avoid with "
+                 "gemfibrozil and cyclosporine), Dosage (danazol, diltiazem, dronedarone, "
+                 "verapamil: not above 20 mg/day; amiodarone: not above 40 mg/day)",
+        "url": "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=lovastatin",
+    },
+    "fda:fluoroquinolone-boxed-warning": {
+        "title": "FDA boxed warning for systemic fluoroquinolones, July 2008 (tendinitis and "
+                 "tendon rupture; higher risk over 60, with corticosteroids, in kidney, heart "
+                 "and lung transplant recipients); drugs named: ciprofloxacin, gemifloxacin, "
+                 "levofloxacin, moxifloxacin, norfloxacin, ofloxacin; delafloxacin (approved "
+                 "2017) carries the same boxed warning",
+        "url": "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-fda-updates-warnings-oral-and-injectable-fluoroquinolone-antibiotics",
+    },
+    "vsac:2.16.840.1.113762.1.4.1213.125": {
+        "title": "VSAC Digoxin (cited by HL7 PDDI-CDS valueset-digoxin; no expansion "
+                 "published there, members matched by name)",
+        "oid": "2.16.840.1.113762.1.4.1213.125",
+    },
+    "vsac:2.16.840.1.113762.1.4.1213.127": {
+        "title": "VSAC Cyclosporine (cited by HL7 PDDI-CDS valueset-cyclosporine; no expansion "
+                 "published there); ophthalmic products excluded by PDDI-CDS "
+                 "valueset-cyclosporine-exclude",
+        "oid": "2.16.840.1.113762.1.4.1213.127",
+    },
+}
+# Members of the issue-7 medication groups: (ingredient, groups, source id, aliases)
+LABEL_GROUPS: list[tuple[str, list[str], str, list[str]]] = [
+    # simvastatin label 7.1 names these strong CYP3A4 inhibitors (clinical.md §1.5)
+    *[(n, [CYP3A4, INTERACTING], "label:simvastatin", []) for n in (
+        "itraconazole", "ketoconazole", "posaconazole", "voriconazole", "erythromycin",
+        "clarithromycin", "telithromycin", "nefazodone", "cobicistat", "boceprevir",
+        "telaprevir", "ritonavir", "atazanavir", "darunavir", "lopinavir", "nelfinavir",
+        "saquinavir", "tipranavir", "fosamprenavir", "indinavir")],
+    ("gemfibrozil", [FIBRATE, GEMFIBROZIL, INTERACTING], "label:simvastatin", []),
+    ("fenofibrate", [FIBRATE, INTERACTING], "label:simvastatin", []),
+    ("fenofibric acid", [FIBRATE, INTERACTING], "label:simvastatin", []),
+    ("cyclosporine", [CICLOSPORIN, INTERACTING], "vsac:2.16.840.1.113762.1.4.1213.127",
+     ["ciclosporin", "cyclosporin"]),
+    ("danazol", [DANAZOL, INTERACTING], "label:simvastatin", []),
+    ("amiodarone", [AMIODARONE, INTERACTING], "label:simvastatin", []),
+    ("dronedarone", [DRONEDARONE, INTERACTING], "label:simvastatin", []),
+    ("ranolazine", [RANOLAZINE, INTERACTING], "label:simvastatin", []),
+    ("verapamil", [VERAPAMIL, INTERACTING], "label:simvastatin", []),
+    ("diltiazem", [DILTIAZEM, INTERACTING], "label:simvastatin", []),
+    ("amlodipine", [AMLODIPINE, INTERACTING], "label:simvastatin", []),
+    ("digoxin", [DIGOXIN], "vsac:2.16.840.1.113762.1.4.1213.125", []),
+    *[(n, [FLUOROQUINOLONE], "fda:fluoroquinolone-boxed-warning", []) for n in (
+        "ciprofloxacin", "levofloxacin", "moxifloxacin", "ofloxacin", "norfloxacin",
+        "gemifloxacin", "delafloxacin")],
+]
+# Systemic glucocorticoids: HL7 PDDI-CDS per-drug value sets (members of its Systemic
+# Corticosteroid class), minus each drug's "-exclude" set (topical, ophthalmic, otic ...).
+PDDI_CORTICOSTEROIDS = ("prednisone", "prednisolone", "methylprednisolone", "dexamethasone",
+                        "hydrocortisone", "betamethasone", "triamcinolone", "cortisone",
+                        "deflazacort")
+# A product or text naming a local route is not systemic exposure (the fluoroquinolone
+# boxed warning is for systemic use; eye drops and creams are not an interaction either).
+LOCAL_ROUTE = (r"(?<![a-z])(ophthalmic|otic|topical|cream|ointment|gel|lotion|foam|shampoo|"
+               r"inhal\w*|nasal|rectal|enema|suppositor\w*|vaginal|eye|ear|dental|paste|"
+               r"mouthwash|irrigation)(?![a-z])")
+# class -> replacement when the route is local (None: the class is dropped)
+SYSTEMIC_ONLY = {FLUOROQUINOLONE: None, CORTICOSTEROID: CORTICOSTEROID_LOCAL, CYP3A4: None,
+                 CICLOSPORIN: None, INTERACTING: None}
 
 
 class Builder:
@@ -91,8 +188,9 @@ class Builder:
         self.sources[sid] = fields
         return sid
 
-    def pddi(self, name: str) -> tuple[str, list[tuple[str, str, str]]]:
-        path = self.src / "hl7-pddi-cds" / f"valueset-{name}.xml"
+    def pddi(self, name: str, vendored: bool = False) -> tuple[str, list[tuple[str, str, str]]]:
+        folder = VENDORED if vendored else self.src
+        path = folder / "hl7-pddi-cds" / f"valueset-{name}.xml"
         ns = {"f": "http://hl7.org/fhir"}
         root = ET.parse(path).getroot()
         out: list[tuple[str, str, str]] = []
@@ -111,7 +209,7 @@ class Builder:
         self.sources[sid] = {
             "title": f"HL7 PDDI-CDS valueset-{name}",
             "oid": None,
-            "file": f"hl7-pddi-cds/{path.name}",
+            "file": ("tools/sources/" if vendored else "") + f"hl7-pddi-cds/{path.name}",
             "version": version_el.get("value") if version_el is not None else None,
             "expansion": date_el.get("value") if date_el is not None else None,
             "origin": REPO_PDDI,
@@ -201,6 +299,11 @@ def ingredient_table(drug_codes: dict[str, Any]) -> dict[str, dict[str, Any]]:
     add("mestranol", [ESTROGEN], [], [], False, "clinical.md §1.4 (name match)")
     add("tamoxifen", [ESTROGEN], [], [], False, "clinical.md §3 Z79.818 (SERM, name match)")
     add("raloxifene", [ESTROGEN], [], [], False, "clinical.md §3 Z79.818 (SERM, name match)")
+    # issue 7 groups; codes already verified above (gemfibrozil, cyclosporine, CCBs ...) stay
+    for name, classes, source, aliases in LABEL_GROUPS:
+        add(name, classes, [], [], name in table and table[name]["verified"], source, aliases)
+    for name in PDDI_CORTICOSTEROIDS:
+        add(name, [CORTICOSTEROID], [], [], True, f"pddi:{name}")
     return table
 
 
@@ -408,6 +511,40 @@ def build_medications(b: Builder) -> dict[str, Any]:
                 ingredient_codes[code] |= found
             note(found, sid)
 
+    # (4b) systemic corticosteroids: PDDI-CDS drug set minus its exclude set, products only
+    # (a display with a strength) plus the ingredient itself; brand-level codes are left to
+    # the name match, whose route check tells a cream from a tablet.
+    local = re.compile(LOCAL_ROUTE, re.I)
+    for drug in PDDI_CORTICOSTEROIDS:
+        sid, concepts = b.pddi(drug, vendored=True)
+        excluded: set[str] = set()
+        if (VENDORED / "hl7-pddi-cds" / f"valueset-{drug}-exclude.xml").exists():
+            ex_sid, ex_concepts = b.pddi(f"{drug}-exclude", vendored=True)
+            excluded = {code for _, code, _ in ex_concepts}
+            class_sources[CORTICOSTEROID].add(ex_sid)
+        for system, code, display in concepts:
+            if SYSTEM_KEYS.get(system) != "rxnorm" or code in excluded or local.search(display):
+                continue
+            if display.strip().lower() == drug:
+                ingredient_codes[code].add(drug)
+            elif any(ch.isdigit() for ch in display):
+                products[code] |= names_in(display) | {drug}
+            else:
+                continue
+            class_sources[CORTICOSTEROID].add(sid)
+    # ophthalmic cyclosporine (PDDI-CDS valueset-cyclosporine-exclude) is not systemic: its
+    # codes are recorded so the documentation can show the exclusion; the route check
+    # drops them at run time.
+    ex_sid, _ = b.pddi("cyclosporine-exclude", vendored=True)
+    class_sources[CICLOSPORIN].add(ex_sid)
+    for sid, fields in LABEL_SOURCES.items():
+        b.add_source(sid, oid=fields.get("oid"), file=None, version=None, expansion=None,
+                     origin="label / VSAC reference", **{k: v for k, v in fields.items() if k != "oid"})
+    for name, classes, source, _ in LABEL_GROUPS:
+        for c in classes:
+            if c != INTERACTING:
+                class_sources[c].add(source)
+
     # (5) acetazolamide (OMOP export)
     aceta_sid = b.add_source(
         "pedsnet:acetazolamide", title="Acetazolamide RxNorm concepts (OMOP export)", oid=None,
@@ -442,6 +579,8 @@ def build_medications(b: Builder) -> dict[str, Any]:
                 class_sources[c].add(hist_sid)
             elif e["source"].startswith("calf_pain"):
                 class_sources[c].add("calf_pain_drug_codes")
+            elif e["source"] in LABEL_SOURCES or e["source"].startswith("pddi:"):
+                class_sources[c].add(e["source"])
             else:
                 class_sources[c].add("clinical.md")
 
@@ -458,6 +597,8 @@ def build_medications(b: Builder) -> dict[str, Any]:
         "atc_combinations": ATC_COMBINATIONS,
         "atc_prefixes": ATC_PREFIXES,
         "class_sources": {k: sorted(v) for k, v in sorted(class_sources.items())},
+        "local_route": LOCAL_ROUTE,
+        "systemic_only": SYSTEMIC_ONLY,
     }
 
 
@@ -701,6 +842,49 @@ def build_conditions(b: Builder) -> tuple[dict[str, Any], dict[str, Any]]:
     from_vsac("rhabdomyolysis", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1047.102")
     add_codes("rhabdomyolysis", "icd10cm", ["M62.82"], "clinical.md")
 
+    # Issue 7 groups ------------------------------------------------------------------------
+    # ICD-10-CM codes checked against the CDC April-2026 release (simple-icd-10-cm 1.5.0);
+    # SNOMED CT codes only where a source shows the code with its display (data or several
+    # independent maps, status recorded under "unverified").
+    b.add_source("icd10cm-2026", title="ICD-10-CM tabular list, CDC/NCHS April 2026 release",
+                 oid="2.16.840.1.113883.6.90", file=None, version="April 2026", expansion=None,
+                 origin="PyPI simple-icd-10-cm 1.5.0 (bundles the CDC files); " + ICD_CHECK)
+    b.add_source("synthea-data", title="SNOMED CT codes as emitted with their displays by "
+                 "Synthea in shared/patients (synthea3-*, synthea-smart-sandbox-r4)", oid=None,
+                 file=None, version=None, expansion=None, origin="shared/patients")
+    # T79.6 "Traumatic ischemia of muscle" carries the inclusion term "Traumatic
+    # rhabdomyolysis" (M62.82 Excludes1 points there).
+    add_codes("rhabdomyolysis", "icd10cm", ["T79.6"], "icd10cm-2026")
+    # Lower-leg fracture: S82 "Fracture of lower leg, including ankle" without S82.0 patella
+    prefixes("lower-leg-fracture", ["S82.1", "S82.2", "S82.3", "S82.4", "S82.5", "S82.6",
+                                    "S82.8", "S82.9"], "icd10cm-2026")
+    add_codes("lower-leg-fracture", "sct", ["16114001"], "synthea-data")  # Fracture of ankle
+    g("lower-leg-fracture")["unverified"].add("sct:16114001 (seen with its display in Synthea data)")
+    # Crush: S87 crushing injury of lower leg, S97 of ankle and foot; T79.5 "Traumatic
+    # anuria" (inclusion terms "Crush syndrome", "Renal failure following crushing")
+    prefixes("crush-injury", ["S87", "S97"], "icd10cm-2026")
+    for grp in ("crush-injury", "crush-syndrome"):
+        prefixes(grp, ["T79.5"], "icd10cm-2026")
+        add_codes(grp, "sct", ["23697004"], "synthea-data")  # Crush syndrome (disorder)
+        g(grp)["unverified"].add("sct:23697004 (seen with its display in Synthea data)")
+    # Lumbar radiculopathy / sciatica: M54.16/.17 radiculopathy lumbar/lumbosacral, M54.3
+    # sciatica, M54.4 lumbago with sciatica, M51.16/.17 disc disorder with radiculopathy,
+    # M51.361/.362/.371/.372 disc degeneration with lower-extremity pain (FY2025 codes)
+    prefixes("sciatica", ["M54.16", "M54.17", "M54.3", "M54.4", "M51.16", "M51.17"],
+             "icd10cm-2026")
+    add_codes("sciatica", "icd10cm", ["M51.361", "M51.362", "M51.371", "M51.372"], "icd10cm-2026")
+    add_codes("sciatica", "sct", ["23056005"], "brief")  # Sciatica
+    g("sciatica")["unverified"].add("sct:23056005 (CORROBORATED: several public maps pair it with M54.3 sciatica)")
+    # Tendon pain: M76.6 Achilles tendinitis (incl. Achilles bursitis), M76.8-/M76.9 other
+    # enthesopathies of the lower limb, M77.5 enthesopathy of foot and ankle, M66.36/.86/.87
+    # spontaneous tendon rupture of the lower leg / ankle and foot, S86.0 Achilles tendon injury
+    prefixes("tendon-pain", ["M76.6", "M76.8", "M76.9", "M77.5", "M66.36", "M66.86", "M66.87",
+                             "S86.0"], "icd10cm-2026")
+    # Organ transplant (fluoroquinolone label: kidney, heart, lung): Z94.0-Z94.3 status,
+    # T86.1/T86.2/T86.81 complications of those transplants
+    prefixes("organ-transplant", ["Z94.0", "Z94.1", "Z94.2", "Z94.3", "T86.1", "T86.2",
+                                  "T86.81"], "icd10cm-2026")
+
     # Z85 (personal history of malignancy) must never count as active cancer.
     ac = groups["active-cancer"]["codes"]["icd10cm"]
     ac -= {c for c in ac if c.startswith("Z85")}
@@ -727,6 +911,32 @@ def build_conditions(b: Builder) -> tuple[dict[str, Any], dict[str, Any]]:
             if key:
                 surgery["codes"][key].add(c["code"])
     procs["surgery"] = surgery
+    # Leg surgery (compartment syndrome risk): VSAC Knee Replacement Surgery, and the Major
+    # Surgical Procedure codes whose display names a lower-leg site (filter documented in
+    # docs/terminology.md); uncoded procedures by text (site word + surgical word).
+    lower_leg = re.compile(r"\b(tibia|tibial|fibula|fibular|ankle|knee|lower leg|calf|patella|"
+                           r"patellar|achilles|popliteal|below[- ]knee)\b", re.I)
+    leg_surgery: dict[str, Any] = {"codes": defaultdict(set), "sources": set(), "text": [
+        r"\b(tibia|tibial|fibula|fibular|ankle|knee|lower leg|calf)\b.*\b(fixation|repair|"
+        r"osteotomy|arthroplasty|replacement|reduction|fasciotomy|ORIF|surgery|nailing|"
+        r"amputation|arthrodesis|reconstruction)\b",
+        r"\b(fixation|repair|osteotomy|arthroplasty|replacement|reduction|fasciotomy|ORIF|"
+        r"nailing|amputation|arthrodesis|reconstruction)\b.*\b(tibia|tibial|fibula|fibular|"
+        r"ankle|knee|lower leg|calf)\b"]}
+    for folder, oid, keep in [("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.261", None),
+                              ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.261", None),
+                              ("vsac-ecqm-2025", "2.16.840.1.113883.3.3157.4056", lower_leg)]:
+        sid, contains = b.vsac(folder, oid)
+        leg_surgery["sources"].add(sid)
+        for c in contains:
+            key = SYSTEM_KEYS.get(c["system"])
+            if key and (keep is None or keep.search(c.get("display", ""))):
+                leg_surgery["codes"][key].add(c["code"])
+    procs["leg-surgery"] = leg_surgery
+    leg_site = r"(leg|ankle|tibia|tibial|fibula|below[- ]knee|lower (limb|extremity)|foot|calf)"
+    procs["leg-cast"] = {"codes": {}, "sources": {"clinical.md"}, "text": [
+        r"\b(cast|casting|splint|splinting|plaster|immobili[sz]\w*)\b.*\b" + leg_site + r"\b",
+        r"\b" + leg_site + r"\b.*\b(cast|casting|splint|splinting|plaster|immobili[sz]\w*)\b"]}
     procs["limb-immobilisation"] = {"codes": {}, "sources": {"clinical.md"},
                                     "text": [r"\bcast(s|ing)?\b", r"\bimmobili[sz]", r"\bsplint"]}
 

@@ -19,13 +19,18 @@ from dataclasses import dataclass
 from cds_service.clinical.facts import PatientFacts
 from cds_service.clinical.findings import INDICATOR_RANK, Finding, Indicator
 from cds_service.clinical.rules import (
+    compartment_syndrome,
     diabetic_neuropathy,
     dvt_assessment,
     dvt_red_flags,
+    electrolyte_deficiency,
     electrolyte_depletion,
     electrolyte_monitoring,
+    fluoroquinolone_tendon,
     peripheral_artery_disease,
     rhabdomyolysis,
+    sciatica,
+    statin_drug_interaction,
     statin_muscle,
     vitamin_d,
 )
@@ -46,15 +51,28 @@ def _statin_rule(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     return statin_muscle.evaluate(facts, cfg, ck_on_rhabdo_card=ck_elsewhere)
 
 
+def _rule(module: object, evaluate: Callable[[PatientFacts, ClinicalSettings], Finding | None] | None = None) -> Rule:
+    """A rule module's topic, default indicator and ``evaluate`` (or an override)."""
+    return Rule(
+        getattr(module, "TOPIC"),
+        getattr(module, "DEFAULT_INDICATOR"),
+        evaluate or getattr(module, "evaluate"),
+    )
+
+
 RULES: tuple[Rule, ...] = (
     Rule(dvt_red_flags.TOPIC, dvt_red_flags.DEFAULT_INDICATOR, dvt_red_flags.evaluate),
+    _rule(compartment_syndrome),
     Rule(rhabdomyolysis.TOPIC, rhabdomyolysis.DEFAULT_INDICATOR, rhabdomyolysis.evaluate),
     Rule(
         electrolyte_depletion.TOPIC,
         electrolyte_depletion.DEFAULT_INDICATOR,
         electrolyte_depletion.evaluate,
     ),
+    _rule(electrolyte_deficiency),
+    _rule(statin_drug_interaction),
     Rule(statin_muscle.TOPIC, statin_muscle.DEFAULT_INDICATOR, _statin_rule),
+    _rule(fluoroquinolone_tendon),
     Rule(dvt_assessment.TOPIC, dvt_assessment.DEFAULT_INDICATOR, dvt_assessment.evaluate),
     Rule(
         electrolyte_monitoring.TOPIC,
@@ -72,6 +90,7 @@ RULES: tuple[Rule, ...] = (
         diabetic_neuropathy.DEFAULT_INDICATOR,
         diabetic_neuropathy.evaluate,
     ),
+    _rule(sciatica),
 )
 
 TOPICS: tuple[str, ...] = tuple(r.topic for r in RULES)

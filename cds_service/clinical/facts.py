@@ -1,79 +1,90 @@
 """PatientFacts: what the clinical rules know about a patient, in canonical form.
 
-This is the contract between extraction (raw FHIR JSON → facts, ``extract.py``) and the
+This is the contract between extraction (raw FHIR JSON → facts, ``extract/``) and the
 rules (facts → findings, ``rules/``). Rules never see FHIR JSON; extraction never sees
 thresholds other than the evaluation clock and the windows it is given.
 
-Group names are the shared vocabulary: each constant below is one concept that
-terminology maps codes to and a rule asks for.
+Group names are the shared vocabulary (``cds_service.vocabulary``, a leaf module that
+terminology also imports); they are re-exported here for the rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
 
-# --- medication classes -------------------------------------------------------------
-STATIN = "statin"
-DIURETIC_THIAZIDE = "diuretic-thiazide"  # thiazide and thiazide-like (K- and Mg-wasting)
-DIURETIC_LOOP = "diuretic-loop"  # K- and Mg-wasting
-DIURETIC_CAI = "diuretic-cai"  # carbonic anhydrase inhibitor (K-wasting)
-DIURETIC_K_SPARING = "diuretic-k-sparing"  # aldosterone antagonists and ENaC blockers
-K_WASTING_DIURETICS = frozenset({DIURETIC_THIAZIDE, DIURETIC_LOOP, DIURETIC_CAI})
-HORMONAL_ESTROGEN = "hormonal-estrogen"  # estrogen contraceptives, HRT, SERMs (VTE risk)
-STATIN_INTERACTING = "statin-interacting"  # clinical.md §1.5 (advisory co-factor)
-
-# --- lab groups (values in canonical units) -----------------------------------------
-POTASSIUM = "potassium"  # mmol/L
-MAGNESIUM = "magnesium"  # mmol/L (serum/plasma only)
-VITAMIN_D = "vitamin-d-25oh"  # ng/mL
-CK = "ck"  # U/L
-D_DIMER = "d-dimer"  # ng/mL FEU
-TSH = "tsh"  # mIU/L
-EGFR = "egfr"  # mL/min/1.73m2
-CREATININE = "creatinine"  # mg/dL
-HBA1C = "hba1c"  # %
-BMI = "bmi"  # kg/m2
-ABI = "abi"  # ratio
-
-# --- condition / finding groups -----------------------------------------------------
-# symptoms (the symptom gate)
-CALF_PAIN = "calf-pain"  # calf pain, pain in lower leg, leg pain
-MYALGIA = "myalgia"
-MUSCLE_CRAMP = "muscle-cramp"
-MUSCLE_WEAKNESS = "muscle-weakness"
-LEG_SWELLING = "leg-swelling"
-SYMPTOM_GROUPS = frozenset({CALF_PAIN, MYALGIA, MUSCLE_CRAMP, MUSCLE_WEAKNESS, LEG_SWELLING})
-# DVT signs and PE symptoms (red flags)
-LEG_WARMTH_REDNESS = "leg-warmth-redness"
-PE_SYMPTOM = "pe-symptom"  # dyspnoea, chest pain, tachycardia, syncope
-# DVT risk factors and history
-DVT = "dvt"  # acute DVT or PE (active) – also counts as prior DVT/PE when historical
-VTE_HISTORY = "vte-history"  # Z86.711 / Z86.718 and resolved DVT/PE
-ACTIVE_CANCER = "active-cancer"
-PREGNANCY = "pregnancy"
-POSTPARTUM = "postpartum"
-OBESITY = "obesity"
-IMMOBILITY = "immobility"  # bedridden, paralysis, wheelchair
-THROMBOPHILIA = "thrombophilia"
-HORMONE_THERAPY = "hormone-therapy"  # Z79.890 / Z79.3 / Z79.818 codes
-HEART_FAILURE = "heart-failure"
-# statin-myopathy risk factors
-HYPOTHYROIDISM = "hypothyroidism"
-CKD = "ckd"
-# other causes
-DIABETES = "diabetes"
-DIABETIC_NEUROPATHY = "diabetic-neuropathy"
-PAD = "pad"  # peripheral artery disease / claudication
-RHABDOMYOLYSIS = "rhabdomyolysis"
-# procedures
-SURGERY = "surgery"
-LIMB_IMMOBILISATION = "limb-immobilisation"  # casts, splints (text match)
-
-MatchPath = Literal["product", "ingredient", "atc", "text"]
-FindingSource = Literal["condition", "encounter-reason", "observation"]
-
+from cds_service.vocabulary import (  # re-exported: rules and tests import them from here
+    ABI,
+    ACTIVE_CANCER,
+    AMIODARONE,
+    AMLODIPINE,
+    BMI,
+    CALF_PAIN,
+    CICLOSPORIN,
+    CK,
+    CKD,
+    CORTICOSTEROID_LOCAL,
+    CORTICOSTEROID_SYSTEMIC,
+    CREATININE,
+    CRUSH_INJURY,
+    CRUSH_SYNDROME,
+    CYP3A4_STRONG_INHIBITOR,
+    DANAZOL,
+    DIABETES,
+    DIABETIC_NEUROPATHY,
+    DIGOXIN,
+    DILTIAZEM,
+    DIURETIC_CAI,
+    DIURETIC_K_SPARING,
+    DIURETIC_LOOP,
+    DIURETIC_THIAZIDE,
+    DRONEDARONE,
+    DVT,
+    D_DIMER,
+    EGFR,
+    FIBRATE,
+    FLUOROQUINOLONE,
+    FindingSource,
+    GEMFIBROZIL,
+    HBA1C,
+    HEART_FAILURE,
+    HORMONAL_ESTROGEN,
+    HORMONE_THERAPY,
+    HYPOTHYROIDISM,
+    IMMOBILITY,
+    K_WASTING_DIURETICS,
+    LEG_CAST,
+    LEG_SURGERY,
+    LEG_SWELLING,
+    LEG_WARMTH_REDNESS,
+    LIMB_IMMOBILISATION,
+    LOWER_LEG_FRACTURE,
+    MAGNESIUM,
+    MUSCLE_CRAMP,
+    MUSCLE_WEAKNESS,
+    MYALGIA,
+    MatchPath,
+    OBESITY,
+    ORGAN_TRANSPLANT,
+    PAD,
+    PE_SYMPTOM,
+    POSTPARTUM,
+    POTASSIUM,
+    PREGNANCY,
+    RANOLAZINE,
+    RHABDOMYOLYSIS,
+    SCIATICA,
+    STATIN,
+    STATIN_INTERACTING,
+    SURGERY,
+    SYMPTOM_GROUPS,
+    TENDON_PAIN,
+    THROMBOPHILIA,
+    TSH,
+    VERAPAMIL,
+    VITAMIN_D,
+    VTE_HISTORY,
+)
 
 @dataclass(frozen=True, slots=True)
 class MedicationFact:
@@ -86,6 +97,7 @@ class MedicationFact:
     dose_text: str | None  # dosageInstruction/dosage text, when given
     started: datetime | None  # authoredOn / effective start
     resource_ref: str  # "MedicationRequest/abc"
+    ended: datetime | None = None  # set on ``recent_medications`` only
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +156,8 @@ class PatientFacts:
     sex: str | None = None  # administrative gender
     deceased: bool = False
     medications: list[MedicationFact] = field(default_factory=list)
+    # Medications that ended within the last 90 days (newest courses included), not current
+    recent_medications: list[MedicationFact] = field(default_factory=list)
     # The newest usable result of each group (rules read ``latest``); older results are
     # not modelled at all, which keeps large charts cheap.
     labs: dict[str, list[LabResult]] = field(default_factory=dict)
@@ -173,6 +187,10 @@ class PatientFacts:
     def medications_in(self, *classes: str) -> list[MedicationFact]:
         wanted = set(classes)
         return [m for m in self.medications if m.classes & wanted]
+
+    def recent_medications_in(self, *classes: str) -> list[MedicationFact]:
+        wanted = set(classes)
+        return [m for m in self.recent_medications if m.classes & wanted]
 
     def findings_in(self, *groups: str) -> list[ClinicalFinding]:
         wanted = set(groups)

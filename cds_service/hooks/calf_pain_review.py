@@ -23,8 +23,12 @@ def prefetch_templates(observation_codes: Iterable[str], *, page_size: int = 200
     return {
         "patient": f"Patient/{PATIENT}",
         "encounter": "Encounter/{{context.encounterId}}",
-        "medicationRequests": f"MedicationRequest?patient={PATIENT}&status=active",
-        "medicationStatements": f"MedicationStatement?patient={PATIENT}&status=active,intended",
+        # completed/stopped too: a course that ended recently still counts for some cards
+        # (fluoroquinolone tendon risk: ended within 30 days); extraction keeps 90 days.
+        "medicationRequests": f"MedicationRequest?patient={PATIENT}&status=active,completed,stopped",
+        "medicationStatements": (
+            f"MedicationStatement?patient={PATIENT}&status=active,intended,completed,stopped"
+        ),
         "observations": (
             f"Observation?patient={PATIENT}&code={codes}&_sort=-date&_count={page_size}"
         ),

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cds_service.clinical.facts import (
+from cds_service.vocabulary import (
     ABI,
     BMI,
     CK,

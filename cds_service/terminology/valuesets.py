@@ -21,14 +21,32 @@ from typing import Any
 
 import orjson
 
-from cds_service.clinical.facts import (
+from cds_service.vocabulary import (
+    AMIODARONE,
+    AMLODIPINE,
+    CICLOSPORIN,
+    CYP3A4_STRONG_INHIBITOR,
+    DANAZOL,
+    DILTIAZEM,
+    DRONEDARONE,
+    FIBRATE,
+    GEMFIBROZIL,
     LEG_WARMTH_REDNESS,
+    RANOLAZINE,
+    VERAPAMIL,
     PE_SYMPTOM,
     STATIN,
     STATIN_INTERACTING,
     SYMPTOM_GROUPS,
     MatchPath,
 )
+
+# A statin combination product (amlodipine/atorvastatin, fenofibrate/simvastatin ...) is
+# dosed as approved: its companion ingredient is not an *added* interacting drug.
+STATIN_COMPANION_CLASSES = frozenset({
+    STATIN_INTERACTING, AMLODIPINE, AMIODARONE, CICLOSPORIN, CYP3A4_STRONG_INHIBITOR, DANAZOL,
+    DILTIAZEM, DRONEDARONE, FIBRATE, GEMFIBROZIL, RANOLAZINE, VERAPAMIL,
+})
 
 # Finding groups that EHRs chart as Observations (symptoms and DVT/PE signs)
 _OBSERVATION_FINDING_GROUPS = SYMPTOM_GROUPS | {LEG_WARMTH_REDNESS, PE_SYMPTOM}
@@ -138,6 +156,11 @@ class Terminology:
             names.setdefault(brand.lower(), tuple(ingredients))
         self._text_names = names
         self._text_regex = _word_regex(names)
+        # Classes that mean systemic exposure only: a concept naming a local route (eye
+        # drops, creams ...) loses them (or gets the local class, e.g. corticosteroid-local).
+        route = meds.get("local_route")
+        self._local_route = re.compile(route, re.I) if route else None
+        self._systemic_only: dict[str, str | None] = dict(meds.get("systemic_only", {}))
 
         # labs
         self.lab_units: dict[str, str] = {}
@@ -200,8 +223,21 @@ class Terminology:
         # its companion ingredient is not flagged as an *added* interacting drug. The
         # ingredient names stay visible to the rules.
         if STATIN in classes:
-            classes.discard(STATIN_INTERACTING)
+            classes -= STATIN_COMPANION_CLASSES
         return frozenset(classes)
+
+    def _systemic(self, match: MedicationMatch | None, texts: Iterable[str]) -> MedicationMatch | None:
+        """Drop systemic-only classes when the concept names a local route."""
+        if match is None or self._local_route is None:
+            return match
+        hit = match.classes & self._systemic_only.keys()
+        if not hit or not any(self._local_route.search(t) for t in texts):
+            return match
+        classes = set(match.classes) - hit
+        classes |= {r for c in hit if (r := self._systemic_only[c])}
+        if not classes:
+            return None
+        return MedicationMatch(frozenset(classes), match.match_path, match.ingredients)
 
     def _match(self, ingredients: Iterable[str], path: MatchPath) -> MedicationMatch | None:
         names = tuple(sorted(set(ingredients)))
@@ -219,6 +255,10 @@ class Terminology:
         word-boundary ingredient/brand-name match in ``coding.display`` and ``texts``.
         """
         coding_list = [c for c in codings if isinstance(c, Mapping)]
+        text_list = [t for t in [*(c.get("display") for c in coding_list), *texts] if isinstance(t, str)]
+        return self._systemic(self._classify(coding_list, text_list), text_list)
+
+    def _classify(self, coding_list: list[Mapping[str, Any]], text_list: list[str]) -> MedicationMatch | None:
         for path in ("product", "ingredient", "atc"):
             found: list[str] = []
             prefix_classes: set[str] = set()
@@ -245,11 +285,13 @@ class Terminology:
                     return match
             if prefix_classes:
                 return MedicationMatch(frozenset(prefix_classes), "atc", ())
-        text_parts = [c.get("display") for c in coding_list] + list(texts)
-        return self.classify_text(" | ".join(t for t in text_parts if isinstance(t, str)))
+        return self._classify_text(" | ".join(text_list))
 
     def classify_text(self, text: str) -> MedicationMatch | None:
         """Name-only classification (``match_path="text"``)."""
+        return self._systemic(self._classify_text(text), [text])
+
+    def _classify_text(self, text: str) -> MedicationMatch | None:
         if not text or self._text_regex is None:
             return None
         found: list[str] = []

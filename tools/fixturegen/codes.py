@@ -105,3 +105,29 @@ FOLLOWUP = ("390906007", "Follow-up encounter (procedure)")
 MEDREC = c((SCT, "430193006", "Medication reconciliation (procedure)"))
 DEPSCREEN = c((SCT, "171207006", "Depression screening (procedure)"))
 KNEE_TKA = c((SCT, "609588000", "Prosthetic total arthroplasty of knee joint (procedure)"), text="Right total knee arthroplasty")
+
+# --- issue 7 fixtures -------------------------------------------------------------------
+# RxNorm SCDs from the shared lists (ssmithm lipid list; PDDI-CDS valueset-prednisone);
+# drugs without a verified SCD code carry a site-local code and are recognised by name.
+LOCAL_RX = "https://example.org/calf-cds/CodeSystem/local-formulary"
+SIMVA_80 = ("200345", "simvastatin 80 MG Oral Tablet")
+LOVA_40 = ("197905", "lovastatin 40 MG Oral Tablet")
+GEMFIBROZIL_600 = ("310459", "gemfibrozil 600 MG Oral Tablet")
+PREDNISONE_20 = ("312615", "Prednisone 20 MG Oral Tablet")
+CLARITHRO_500 = (LOCAL_RX, "ABX-CLAR-500", "clarithromycin 500 MG Oral Tablet")
+LEVOFLOX_500 = (LOCAL_RX, "ABX-LEVO-500", "levofloxacin 500 MG Oral Tablet")
+CIPRO_EYE = (LOCAL_RX, "OPH-CIPR-03", "ciprofloxacin 3 MG/ML Ophthalmic Solution")
+DIGOXIN_125 = (LOCAL_RX, "CV-DIGO-125", "digoxin 0.125 MG Oral Tablet")
+AMLODIPINE_10 = (LOCAL_RX, "CV-AMLO-10", "amlodipine 10 MG Oral Tablet")
+
+# conditions (ICD-10-CM checked against the CDC April-2026 release)
+TIBIA_FRACTURE_R = c((ICD, "S82.201A", "Unspecified fracture of shaft of right tibia, initial encounter for closed fracture"), text="Closed fracture of right tibial shaft")
+ANKLE_FRACTURE = c((SCT, "16114001", "Fracture of ankle"), text="Fracture of ankle")
+CRUSH_SYNDROME = c((SCT, "23697004", "Crush syndrome (disorder)"), (ICD, "T79.5XXA", "Traumatic anuria, initial encounter"), text="Crush syndrome")
+CRUSH_LOWER_LEG_L = c((ICD, "S87.82XA", "Crushing injury of left lower leg, initial encounter"), text="Crush injury of left lower leg")
+RHABDO = c((ICD, "M62.82", "Rhabdomyolysis"), text="Rhabdomyolysis")
+SCIATICA_L = c((SCT, "23056005", "Sciatica"), (ICD, "M54.42", "Lumbago with sciatica, left side"), text="Lumbago with left-sided sciatica")
+ACHILLES_R = c((ICD, "M76.61", "Achilles tendinitis, right leg"), text="Right Achilles tendinitis")
+KIDNEY_TX = c((ICD, "Z94.0", "Kidney transplant status"), text="Kidney transplant status")
+LOCAL_PROC = "https://example.org/calf-cds/CodeSystem/local-procedure"
+TIBIA_ORIF = c((LOCAL_PROC, "ORTH-TIB-ORIF", "Open reduction and internal fixation of right tibial shaft fracture"))

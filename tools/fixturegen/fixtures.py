@@ -419,8 +419,8 @@ def f18():
     ch.med_request(AMLODIPINE_5, authored=at(1400), reason=HTN)
     ch.lab("2823-3", "Potassium [Moles/volume] in Serum or Plasma", 3.2, "mmol/L", "mmol/L", at(8, 8), slug="k", low=3.5, high=5.1, interp="L")
     return ch, {
-        "description": "52-year-old woman on spironolactone (potassium-sparing) only, leg cramps, K 3.2 and no Mg: no electrolyte card because no potassium-wasting diuretic is current.",
-        "expectTopics": [],
+        "description": "52-year-old woman on spironolactone (potassium-sparing) only, leg cramps, K 3.2 and no Mg: no diuretic card because no potassium-wasting diuretic is current; the low potassium with cramps gives electrolyte-deficiency.",
+        "expectTopics": ["electrolyte-deficiency"],
         "silentTopics": silent(DED="spironolactone is potassium-sparing, not K-wasting", ENM="no current K-wasting diuretic", DVA=NO_RISK),
     }
 

@@ -213,8 +213,10 @@ class Chart:
         if contained:
             res["medicationReference"] = {"reference": "#med1", "display": contained[1]}
         else:
-            codings = [(RX, rx[0], rx[1])] + list(extra_codings or [])
-            res["medicationCodeableConcept"] = cc(*codings, text=text or rx[1])
+            # (code, display) is RxNorm; (system, code, display) is another (local) code system
+            first = rx if len(rx) == 3 else (RX, rx[0], rx[1])
+            codings = [first] + list(extra_codings or [])
+            res["medicationCodeableConcept"] = cc(*codings, text=text or first[2])
         res["subject"] = self.subj
         res.update(self.enc_ref(enc))
         res["authoredOn"] = authored

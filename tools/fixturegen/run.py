@@ -2,6 +2,7 @@
 import json, sys
 from pathlib import Path
 import fixtures as F
+import fixtures7  # noqa: F401  (registers fixtures 46-64)
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/main/fixtures")
 SLUGS = {
@@ -20,6 +21,13 @@ SLUGS = {
     37: "thrombophilia-wheelchair-icd-nodot", 38: "heart-failure-furosemide-calf-pain", 39: "claudication-condition",
     40: "abi-low-calf-pain", 41: "abi-borderline-calf-pain", 42: "diabetic-neuropathy-symptom-observation",
     43: "diabetic-neuropathy-no-symptoms", 44: "diabetes-no-neuropathy-calf-pain", 45: "statin-fibromyalgia-refuted-calf-pain",
+    46: "simvastatin-clarithromycin", 47: "atorvastatin-clarithromycin-silent", 48: "simvastatin-80-new",
+    49: "simvastatin-80-long-term-silent", 50: "lovastatin-gemfibrozil", 51: "simvastatin-40-amlodipine-calf-pain",
+    52: "simvastatin-40-amlodipine-no-symptoms", 53: "potassium-critical-no-diuretic", 54: "low-potassium-digoxin-cramps",
+    55: "low-potassium-no-symptoms-silent", 56: "tibial-fracture-calf-pain", 57: "ankle-fracture-10-days-silent",
+    58: "levofloxacin-ended-achilles", 59: "ciprofloxacin-eye-drops-achilles-silent", 60: "sciatica-calf-pain",
+    61: "sciatica-back-pain-only-silent", 62: "rhabdomyolysis-coded-no-ck", 63: "crush-syndrome",
+    64: "rhabdomyolysis-coded-20-days-silent",
 }
 EVAL = "2026-11-21T12:00:00Z"
 
@@ -57,7 +65,9 @@ def main():
     doc_unused = {
         "description": "Synthetic calf-cds fixture patients (invented data, FHIR R4 transaction bundles). expectTopics is the complete set of card topics the patient-view service must return at evaluationTime; silentTopics name deliberate near-misses.",
         "topics": ["statin-muscle-symptoms", "rhabdomyolysis-risk", "diuretic-electrolyte-depletion", "electrolytes-not-monitored",
-                   "vitamin-d-deficiency", "dvt-assessment", "dvt-red-flags", "peripheral-artery-disease", "diabetic-neuropathy"],
+                   "vitamin-d-deficiency", "dvt-assessment", "dvt-red-flags", "peripheral-artery-disease", "diabetic-neuropathy",
+                   "statin-drug-interaction", "electrolyte-deficiency", "compartment-syndrome-risk",
+                   "fluoroquinolone-tendon-risk", "sciatica-referred-pain"],
         "fixtures": manifest,
     }
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

@@ -8,10 +8,10 @@ The ADA Standards of Care neuropathy recommendations were not retrieved: cited "
 from __future__ import annotations
 
 from cds_service.clinical.facts import DIABETIC_NEUROPATHY, HBA1C, PatientFacts
-from cds_service.clinical.findings import Evidence, Finding, Indicator
-from cds_service.clinical.rules.chart import current_in, finding_evidence
-from cds_service.clinical.rules.labs import lab_evidence, lab_line
-from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.clinical.findings import Finding, Indicator
+from cds_service.clinical.rules.labs import lab_line
+from cds_service.clinical.rules.shape import FindingBuilder, current
+from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
 from cds_service.config import ClinicalSettings
 
 TOPIC = "diabetic-neuropathy"
@@ -23,22 +23,16 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     symptoms = symptom_findings(facts, cfg)
     if not symptoms:
         return None
-    neuropathy = current_in(facts.findings_in(DIABETIC_NEUROPATHY), facts.now)
+    neuropathy = current(facts, DIABETIC_NEUROPATHY)
     if not neuropathy:
         return None
     hba1c = facts.latest(HBA1C, cfg.context_lab_window_days)
-    evidence: list[Evidence] = list(symptom_evidence(symptoms))
-    evidence += [finding_evidence(f, "Diabetic neuropathy") for f in neuropathy]
-    if hba1c is not None:
-        evidence.append(lab_evidence(hba1c, "HbA1c"))
-    return Finding(
-        topic=TOPIC,
-        indicator=None,
-        values={
+    card = FindingBuilder(TOPIC).symptoms(symptoms).findings(neuropathy, "Diabetic neuropathy")
+    return card.labs(hba1c, what="HbA1c").build(
+        {
             "symptoms": symptom_text(symptoms),
             "neuropathy": "; ".join(f.display for f in neuropathy),
             "hba1c": lab_line(hba1c, cfg.context_lab_window_days),
         },
-        evidence=tuple(evidence),
         suggestions=() if hba1c is not None else ("order-hba1c",),
     )

@@ -9,11 +9,14 @@ CMDT: hypokalaemia may not correct until magnesium is repleted.
 "Low" follows the precedence in ``labs``: the lab's interpretation, else its reference
 range, else the configured cut-off. "Critical" (K < 2.5) always uses the configured value.
 A product that also contains a K-sparing agent still counts (§1.3) and the card says so.
+Digoxin on file raises the card to critical: hypokalaemia and hypomagnesaemia increase the
+risk of digoxin toxicity (LANOXIN label, Warnings and Precautions; issue 7).
 """
 
 from __future__ import annotations
 
 from cds_service.clinical.facts import (
+    DIGOXIN,
     DIURETIC_K_SPARING,
     K_WASTING_DIURETICS,
     MAGNESIUM,
@@ -55,14 +58,16 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     if mg is not None and mg_low:
         low_parts.append(f"magnesium {fmt_number(mg.value)} {mg.unit}")
     k_sparing = facts.medications_in(DIURETIC_K_SPARING)
+    digoxin = facts.medications_in(DIGOXIN)
     evidence: list[Evidence] = [medication_evidence(m, "K-wasting diuretic") for m in diuretics]
     evidence += [lab_evidence(lab) for lab in (k, mg) if lab is not None]
     evidence += [
         medication_evidence(m, "K-sparing agent") for m in k_sparing if m not in diuretics
     ]
+    evidence += [medication_evidence(m, "Digoxin") for m in digoxin]
     return Finding(
         topic=TOPIC,
-        indicator="critical" if k_critical else None,
+        indicator="critical" if k_critical or digoxin else None,
         values={
             "diuretic": join(medication_text(m) for m in diuretics),
             "diuretic_name": join(m.display for m in diuretics),
@@ -75,6 +80,8 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "severity": "critical" if k_critical else "standard",
             "k_sparing_status": "present" if k_sparing else "absent",
             "k_sparing": join(medication_text(m) for m in k_sparing),
+            "digoxin_status": "present" if digoxin else "absent",
+            "digoxin": join(medication_text(m) for m in digoxin),
         },
         evidence=tuple(evidence),
         suggestions=("order-potassium", "order-magnesium"),

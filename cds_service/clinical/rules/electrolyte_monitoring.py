@@ -10,10 +10,11 @@ already suggests both tests.
 from __future__ import annotations
 
 from cds_service.clinical.facts import K_WASTING_DIURETICS, MAGNESIUM, POTASSIUM, PatientFacts
-from cds_service.clinical.findings import Evidence, Finding, Indicator
-from cds_service.clinical.rules.chart import join, medication_evidence, medication_text
-from cds_service.clinical.rules.labs import lab_evidence, lab_line
-from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.clinical.findings import Finding, Indicator
+from cds_service.clinical.rules.chart import join, medication_text
+from cds_service.clinical.rules.labs import lab_line
+from cds_service.clinical.rules.shape import FindingBuilder
+from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
 from cds_service.config import ClinicalSettings
 
 TOPIC = "electrolytes-not-monitored"
@@ -34,13 +35,9 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     if k is not None and mg is not None:
         return None
     missing = [name for name, lab in (("potassium", k), ("magnesium", mg)) if lab is None]
-    evidence: list[Evidence] = [medication_evidence(m, "K-wasting diuretic") for m in diuretics]
-    evidence += symptom_evidence(symptoms)
-    evidence += [lab_evidence(lab) for lab in (k, mg) if lab is not None]
-    return Finding(
-        topic=TOPIC,
-        indicator=None,
-        values={
+    card = FindingBuilder(TOPIC).medications(diuretics, "K-wasting diuretic").symptoms(symptoms)
+    return card.labs(k, mg).build(
+        {
             "diuretic": join(medication_text(m) for m in diuretics),
             "missing": " or ".join(missing),
             "symptoms": symptom_text(symptoms),
@@ -48,6 +45,5 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "magnesium": lab_line(mg, window),
             "window_days": str(window),
         },
-        evidence=tuple(evidence),
-        suggestions=tuple(f"order-{name}" for name in missing),
+        suggestions=[f"order-{name}" for name in missing],
     )

@@ -9,10 +9,10 @@ on file is used whatever its age: PAD is chronic and an ABI is rarely repeated.
 from __future__ import annotations
 
 from cds_service.clinical.facts import ABI, PAD, PatientFacts
-from cds_service.clinical.findings import Evidence, Finding, Indicator
-from cds_service.clinical.rules.chart import current_in, finding_evidence
-from cds_service.clinical.rules.labs import certainly_at_most, describe, fmt_number, lab_evidence
-from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.clinical.findings import Finding, Indicator
+from cds_service.clinical.rules.labs import certainly_at_most, describe, fmt_number
+from cds_service.clinical.rules.shape import FindingBuilder, current
+from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
 from cds_service.config import ClinicalSettings
 
 TOPIC = "peripheral-artery-disease"
@@ -24,7 +24,7 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     symptoms = symptom_findings(facts, cfg)
     if not symptoms:
         return None
-    pad = current_in(facts.findings_in(PAD), facts.now)
+    pad = current(facts, PAD)
     abi = facts.latest(ABI)
     abi_low = abi is not None and certainly_at_most(abi, cfg.abi_pad_max)
     if not pad and not abi_low:
@@ -33,14 +33,9 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         basis = "both"
     else:
         basis = "condition" if pad else "abi"
-    evidence: list[Evidence] = list(symptom_evidence(symptoms))
-    evidence += [finding_evidence(f, "PAD / claudication") for f in pad]
-    if abi is not None:
-        evidence.append(lab_evidence(abi, "Ankle-brachial index"))
-    return Finding(
-        topic=TOPIC,
-        indicator=None,
-        values={
+    card = FindingBuilder(TOPIC).symptoms(symptoms).findings(pad, "PAD / claudication")
+    return card.labs(abi, what="Ankle-brachial index").build(
+        {
             "basis": basis,
             "abi_value": fmt_number(abi.value) if abi is not None else "",
             "symptoms": symptom_text(symptoms),
@@ -48,6 +43,4 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "abi": describe(abi) if abi is not None else "no ABI on file",
             "abi_cutoff": fmt_number(cfg.abi_pad_max),
         },
-        evidence=tuple(evidence),
-        suggestions=(),
     )

@@ -3,6 +3,9 @@
 Sources (clinical.md §1.5, §1.6, §2.4, §5.1): 2018 AHA/ACC Guideline on the Management of
 Blood Cholesterol, Section 5 (COR I: assess symptoms, look for non-statin causes and
 predisposing factors; measure CK in severe symptoms or objective weakness; rechallenge);
+FDA statin labels (``statin_labels``): a simvastatin/lovastatin dose above the label's limit
+with amiodarone, amlodipine, diltiazem, dronedarone, verapamil, ranolazine or danazol is
+named as a risk factor with that limit and the label section;
 2013 ACC/AHA (evaluate hypothyroidism, renal function, vitamin D deficiency); EAS
 Consensus Panel 2015 Table 1 (CK tiers); review tables PMC5135450 / PMC10055622 (risk
 factors: age > 80, low BMI, CKD, untreated hypothyroidism, interacting drugs).
@@ -25,6 +28,7 @@ from cds_service.clinical.facts import (
     TSH,
     VITAMIN_D,
     LabResult,
+    MedicationFact,
     PatientFacts,
 )
 from cds_service.clinical.findings import Evidence, Finding, Indicator
@@ -46,6 +50,7 @@ from cds_service.clinical.rules.labs import (
     ratio_text,
     upper_limit,
 )
+from cds_service.clinical.rules.statin_labels import GROUP_NAMES, limits_with, statin_mg
 from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
 from cds_service.config import ClinicalSettings
 
@@ -59,7 +64,15 @@ def _risk_factors(
     """Predisposing factors present in the chart (clinical.md §1.5, §1.6)."""
     lines: list[str] = []
     evidence: list[Evidence] = []
+    named = set()
+    for line, other in _dose_limit_lines(facts):
+        lines.append(line)
+        if other.resource_ref not in named:
+            named.add(other.resource_ref)
+            evidence.append(medication_evidence(other, "Interacting drug"))
     for med in facts.medications_in(STATIN_INTERACTING):
+        if med.resource_ref in named:
+            continue
         lines.append(f"Possible interacting drug: {medication_text(med)}")
         evidence.append(medication_evidence(med, "Interacting drug"))
     tsh = facts.latest(TSH, cfg.context_lab_window_days)
@@ -87,6 +100,29 @@ def _risk_factors(
     if vit_d is not None and certainly_below(vit_d, cfg.vitamin_d_deficient_ng_ml):
         lines.append(f"Vitamin D deficiency: {describe(vit_d)}")
     return lines, evidence
+
+
+def _dose_limit_lines(facts: PatientFacts) -> list[tuple[str, MedicationFact]]:
+    """Statin above (or of unstated dose under) its label's limit with a co-prescribed drug
+    (simvastatin/lovastatin with amiodarone, amlodipine, diltiazem, verapamil, ranolazine
+    ...; ``statin_labels.DOSE_LIMITS``). A dose within the limit is not named here."""
+    out: list[tuple[str, MedicationFact]] = []
+    others = [m for m in facts.medications if STATIN not in m.classes]
+    for statin_med in facts.medications_in(STATIN):
+        for statin in statin_med.ingredients:
+            mg = statin_mg(statin_med, statin)
+            for other in others:
+                for limit in limits_with(statin, other):
+                    where = f"{limit.label} {limit.section}"
+                    if mg is None:
+                        out.append((f"{statin.capitalize()} (dose not stated) with "
+                                    f"{medication_text(other)}: the label limits {statin} to "
+                                    f"{limit.max_mg_per_day} mg/day with {GROUP_NAMES[limit.group]} ({where})", other))
+                    elif mg > limit.max_mg_per_day:
+                        out.append((f"{statin.capitalize()} {fmt_number(mg)} mg with "
+                                    f"{medication_text(other)}: above the label's limit of "
+                                    f"{limit.max_mg_per_day} mg/day with {GROUP_NAMES[limit.group]} ({where})", other))
+    return out
 
 
 def _ck_tier(ck: LabResult, cfg: ClinicalSettings) -> str:

@@ -12,10 +12,11 @@ Only the configured cut-off decides: laboratories often flag 20-29 ng/mL as low
 from __future__ import annotations
 
 from cds_service.clinical.facts import STATIN, VITAMIN_D, PatientFacts
-from cds_service.clinical.findings import Evidence, Finding, Indicator
-from cds_service.clinical.rules.chart import join, medication_evidence, medication_text
-from cds_service.clinical.rules.labs import certainly_below, describe, fmt_number, lab_evidence
-from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.clinical.findings import Finding, Indicator
+from cds_service.clinical.rules.chart import join, medication_text
+from cds_service.clinical.rules.labs import certainly_below, describe, fmt_number
+from cds_service.clinical.rules.shape import FindingBuilder
+from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
 from cds_service.config import ClinicalSettings
 
 TOPIC = "vitamin-d-deficiency"
@@ -34,13 +35,9 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     value = vit_d.reported
     if vit_d.unit.lower() not in value.lower():
         value += f" = {fmt_number(vit_d.value)} {vit_d.unit}"
-    evidence: list[Evidence] = [lab_evidence(vit_d, "25-OH vitamin D")]
-    evidence += symptom_evidence(symptoms)
-    evidence += [medication_evidence(m, "Current statin") for m in statins]
-    return Finding(
-        topic=TOPIC,
-        indicator=None,
-        values={
+    card = FindingBuilder(TOPIC).labs(vit_d, what="25-OH vitamin D").symptoms(symptoms)
+    return card.medications(statins, "Current statin").build(
+        {
             "vitamin_d_value": value,
             "vitamin_d_date": vit_d.effective.date().isoformat(),
             "vitamin_d": describe(vit_d),
@@ -50,6 +47,4 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "symptoms": symptom_text(symptoms) or "none recorded",
             "statin": join(medication_text(m) for m in statins) or "none",
         },
-        evidence=tuple(evidence),
-        suggestions=(),
     )
