@@ -120,3 +120,17 @@ async def test_a_sandbox_style_draft_without_intent_still_gets_its_card(client: 
     cards = (await client.post(SERVICE, json=body)).json()["cards"]
     assert [c["source"]["topic"]["code"] for c in cards] == ["rx-statin-interaction"]
     assert "MedicationRequest/request-123" in cards[0]["detail"]
+
+
+async def test_a_defect_in_a_field_the_rules_do_not_read_does_not_hide_the_draft(
+        client: httpx.AsyncClient) -> None:
+    """The sandbox's Rx Sign view (seen in the real sandbox) sends ``category`` as an
+    object, invalid R4; the draft must still be read."""
+    draft = {**GOOD_DRAFT, "medicationCodeableConcept": {"text": "Simvastatin 80 MG Oral Tablet"},
+             "category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                                      "code": "community"}]}}
+    cards = (await client.post(SERVICE, json=body_with({"resourceType": "Bundle", "entry": [{"resource": draft}]}))).json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["rx-statin-interaction"]
+    broken = {**draft, "medicationCodeableConcept": {"text": "Simvastatin 80 MG Oral Tablet", "coding": "198211"}}
+    cards = (await client.post(SERVICE, json=body_with({"resourceType": "Bundle", "entry": [{"resource": broken}]}))).json()["cards"]
+    assert cards == []  # a broken field the rules read: skipped, as for the chart

@@ -5,10 +5,11 @@ Draft orders are facts like the chart's, marked ``draft`` and kept apart from th
 ServiceRequests and DeviceRequests), so the patient-view rules never see them.
 
 Unlike chart resources they are read whatever their status (an order being signed is
-``draft`` or, on re-sign, ``active``) and an order without ``intent`` is validated as an
-``order``: the sandbox's Rx Sign view omits it (cds-hooks-2.0.md §11.1), and the order the
-clinician is signing is an order. Anything else that fails R4 validation is skipped and
-counted, like a chart resource.
+``draft`` or, on re-sign, ``active``); only the fields extraction reads are validated as R4
+(``_READ_FIELDS``), and an order without ``intent`` is validated as an ``order``: the
+sandbox's Rx Sign view omits ``intent`` on some versions and sends ``category`` as an
+object (cds-hooks-2.0.md §11.1), and the order the clinician is signing is an order. A
+draft whose read fields fail R4 validation is skipped and counted, like a chart resource.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from cds_service.clinical.orders.devices import order_groups
 from cds_service.record import Resource
 
 DRAFT_TYPES = frozenset({"MedicationRequest", "ServiceRequest", "DeviceRequest"})
+# The fields of a draft order extraction reads (and validates); other fields are left alone.
+_READ_FIELDS = frozenset({
+    "resourceType", "id", "status", "intent", "subject", "authoredOn", "contained",
+    "medicationCodeableConcept", "medicationReference", "dosageInstruction", "code",
+    "codeCodeableConcept", "codeReference",
+})
 
 
 class DraftsReader(ExtractorBase):
@@ -41,9 +48,13 @@ class DraftsReader(ExtractorBase):
                 self._draft_order(facts, resource)
 
     def _valid_draft(self, resource: Resource) -> bool:
-        if "intent" not in resource:
-            resource = {**resource, "intent": "order"}
-        return self.valid(resource)
+        """Validate the parts of a draft the rules read (type, id, status, intent, subject,
+        authoredOn, the medication or code, dosage). A defect elsewhere does not hide the
+        order being signed: the sandbox's Rx Sign view sends ``category`` as an object where
+        R4 has a list."""
+        kept = {k: v for k, v in resource.items() if k in _READ_FIELDS}
+        kept.setdefault("intent", "order")
+        return self.valid(kept)
 
     def _draft_medication(self, facts: PatientFacts, resource: Resource) -> None:
         codings, texts, display, _ = self._medication_concept(resource)  # type: ignore[attr-defined]
