@@ -11,6 +11,7 @@ An unknown unit gives ``None``: the result is ignored (and counted by extraction
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ _TABLE: dict[str, dict[str, Converter]] = {
 _BASIS_RE = re.compile(r"\b(feu|ddu)\b", re.I)
 
 
+@functools.lru_cache(maxsize=1024)
 def _clean(unit: str) -> str:
     """Canonical spelling of a unit string: lower case, no spaces, micro as "u"."""
     u = unit.strip().lower()
