@@ -54,3 +54,34 @@ def test_card_text_names_the_d3_fraction() -> None:
     card = Catalog.load(DEFAULT_CARDS_DIR).render(finding)  # the YAML wording, rendered
     assert card["summary"].startswith("25-OH vitamin D3 fraction 12 ng/mL")
     assert card["detail"].startswith("25-OH vitamin D3 fraction 12 ng/mL")
+
+
+# --- from raw FHIR resources (extraction + rule) -------------------------------------------
+
+def _chart(*resources: dict[str, object]) -> F.PatientFacts:
+    from test_extract import NOW, condition, record
+
+    from cds_service.clinical.extract import extract_facts
+    from cds_service.terminology import Terminology
+
+    pain = condition("c1", "http://snomed.info/sct", "300954003",  # pain in calf
+                     recordedDate="2025-05-28")
+    return extract_facts(record(pain, *resources), Terminology.load(), NOW)
+
+
+def _d2_order() -> dict[str, object]:
+    from test_extract import med_request
+
+    return med_request("d2", code="0", medicationCodeableConcept={
+        "text": "Ergocalciferol 1.25 MG (50000 UNT) Oral Capsule"})
+
+
+def test_loinc_1989_3_read_as_d3_fraction_from_fhir() -> None:
+    from test_extract import obs
+
+    d3 = obs("v1", "1989-3", 11, unit="ng/mL")
+    finding = vitamin_d.evaluate(_chart(d3), CFG)
+    assert finding is not None and finding.values["vitamin_d_label"] == "d3"
+    assert vitamin_d.evaluate(_chart(d3, _d2_order()), CFG) is None  # on ergocalciferol
+    total = obs("v2", "62292-8", 27, unit="ng/mL", when="2025-03-01T08:00:00Z")
+    assert vitamin_d.evaluate(_chart(d3, total), CFG) is None  # an older total wins
