@@ -67,7 +67,7 @@ def medication_evidence(med: MedicationFact, what: str) -> Evidence:
 def finding_evidence(finding: ClinicalFinding, what: str) -> Evidence:
     """An evidence row for one condition, encounter reason or coded observation."""
     value = finding.display
-    if finding.laterality:
+    if finding.laterality and finding.laterality not in value.lower():
         value += f" ({finding.laterality})"
     return Evidence(what=what, value=value, date=finding.date, reference=finding.resource_ref)
 
