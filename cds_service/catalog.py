@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -498,14 +498,32 @@ def _date_text(when: datetime | date | None) -> str:
     return when.date().isoformat() if isinstance(when, datetime) else when.isoformat()
 
 
+def _when(ev: Evidence) -> float:
+    if ev.date is None:
+        return float("-inf")
+    moment = ev.date if isinstance(ev.date, datetime) else datetime(ev.date.year, ev.date.month, ev.date.day)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _once(evidence: tuple[Evidence, ...]) -> list[Evidence]:
+    """Each fact once: one row per chart entry (a red flag is also a symptom), and one row
+    per fact charted twice (the same complaint as a Condition and an Encounter reason):
+    the newest, in the place of the first."""
+    out: list[Evidence] = []
+    for ev in evidence:
+        if ev.reference and any(ev.reference == seen.reference for seen in out):
+            continue
+        same = next((i for i, seen in enumerate(out) if (seen.what, seen.value) == (ev.what, ev.value)), None)
+        if same is None:
+            out.append(ev)
+        elif _when(ev) > _when(out[same]):
+            out[same] = ev
+    return out
+
+
 def _evidence_table(evidence: tuple[Evidence, ...]) -> str:
     rows = ["| What | Value | Date | Source resource |", "| --- | --- | --- | --- |"]
-    shown: set[str] = set()
-    for ev in evidence:
-        if ev.reference:  # each chart entry once (a red flag is also a symptom)
-            if ev.reference in shown:
-                continue
-            shown.add(ev.reference)
+    for ev in _once(evidence):
         rows.append(
             f"| {_cell(ev.what)} | {_cell(ev.value)} | {_date_text(ev.date)} | {_cell(ev.reference)} |"
         )

@@ -111,3 +111,12 @@ def test_population_is_seeded_and_adds_complaints() -> None:
     first = list(charts(20, 5, EVALUATION_TIME))
     assert first == list(charts(20, 5, EVALUATION_TIME))
     assert len(first) == 20 and any(r["id"].startswith("alert-burden-") for _, rs in first for r in rs)
+
+
+def test_make_target_runs_the_benchmark_with_the_bench_extra() -> None:
+    from support import ROOT
+
+    makefile = (ROOT / "Makefile").read_text()
+    target = makefile.split("\nalert-burden:", 1)[1].split("\n\n", 1)[0]
+    assert "'.[bench]'" in target and "-m bench.alert_burden" in target
+    assert "carebundle" in (ROOT / "pyproject.toml").read_text().split("bench = [", 1)[1].split("]", 1)[0]

@@ -194,3 +194,19 @@ def test_red_flag_and_symptom_rows_name_each_resource_once_on_the_card() -> None
     assert finding is not None
     detail = catalog().render(finding)["detail"]
     assert detail.count("Condition/sw") == 1
+
+
+def test_a_fact_charted_twice_is_one_row_the_newest() -> None:
+    from cds_service.clinical.findings import Evidence, Finding
+    from test_rules_symptoms import NOW, days_ago
+
+    rows = (
+        Evidence("Symptom", "Right calf pain", days_ago(5), "Condition/c1"),
+        Evidence("Symptom", "Right calf pain", NOW, "Encounter/e1"),
+        Evidence("Injury", "Closed fracture of tibia", days_ago(6), "Condition/f1"),
+    )
+    finding = Finding("compartment-syndrome-risk", None,
+                      {"event_name": "fracture", "events": "fracture", "symptoms": "pain"}, rows)
+    detail = catalog().render(finding)["detail"]
+    assert detail.count("Right calf pain") == 1 and "Encounter/e1" in detail and "Condition/c1" not in detail
+    assert detail.index("Right calf pain") < detail.index("Closed fracture")  # in the place of the first

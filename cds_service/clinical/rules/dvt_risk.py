@@ -20,7 +20,6 @@ as a documented DVT and scores no Wells point.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timezone
 
 from cds_service.clinical.facts import (
     ACTIVE_CANCER,
@@ -45,6 +44,7 @@ from cds_service.clinical.facts import (
 from cds_service.clinical.findings import Evidence
 from cds_service.clinical.rules.chart import (
     age_days,
+    newest,
     current_in,
     finding_evidence,
     is_current,
@@ -102,22 +102,6 @@ def _postpartum(facts: PatientFacts, cfg: ClinicalSettings) -> list[ClinicalFind
         if (when is None and f.active) or within_days(facts.now, when, cfg.postpartum_window_days):
             found.append(f)
     return found
-
-
-def newest(findings: list[ClinicalFinding]) -> list[ClinicalFinding]:
-    """The newest entry only (each fact once on the card); undated entries come last."""
-    if not findings:
-        return []
-    dated = [f for f in findings if latest_date(f) is not None]
-    if not dated:
-        return findings[:1]
-    return [max(dated, key=_stamp)]
-
-
-def _stamp(finding: ClinicalFinding) -> float:
-    when = latest_date(finding)
-    assert when is not None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def current_dvt(facts: PatientFacts) -> list[ClinicalFinding]:

@@ -38,6 +38,7 @@ from cds_service.clinical.rules.chart import (
     join,
     medication_evidence,
     medication_text,
+    newest,
 )
 from cds_service.clinical.rules.labs import (
     certainly_at_least,
@@ -74,13 +75,13 @@ def _risk_factors(
         lines.append(f"possible interacting drug ({med.display})")
         evidence.append(medication_evidence(med, "Interacting drug"))
     tsh = facts.latest(TSH, cfg.context_lab_window_days)
-    hypo = current_in(facts.findings_in(HYPOTHYROIDISM), facts.now)
+    hypo = newest(current_in(facts.findings_in(HYPOTHYROIDISM), facts.now))
     for f in hypo:
         lines.append("hypothyroidism")
         evidence.append(finding_evidence(f, "Hypothyroidism"))
     if not hypo and tsh is not None and is_high(tsh, cfg.tsh_default_uln):
         lines.append("TSH above its upper limit")
-    ckd = current_in(facts.findings_in(CKD), facts.now)
+    ckd = newest(current_in(facts.findings_in(CKD), facts.now))
     for f in ckd:
         lines.append("chronic kidney disease")
         evidence.append(finding_evidence(f, "CKD"))
