@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: run test bench lock catalogue terminology clean
+.PHONY: run test bench alert-burden lock catalogue terminology clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ test: $(VENV)/bin/python
 bench: $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	$(VENV)/bin/python -m bench
+
+# Alert burden on >= 1,000 synthetic charts (carebundle, fixed seed); exits 1 when a
+# target fails. Its table is in README.md ("Alert burden").
+alert-burden: $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[bench]'
+	$(VENV)/bin/python -m bench.alert_burden
 
 # Hashed lockfiles the Dockerfile installs from: runtime dependencies (from pyproject.toml)
 # and the build backend. uv comes from PyPI; rerun after changing dependencies (a test

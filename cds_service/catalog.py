@@ -28,9 +28,8 @@ subject is omitted (the EHR fills it when it accepts the suggestion).
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -38,7 +37,7 @@ from uuid import UUID, uuid4
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cds_service.clinical.findings import INDICATOR_RANK, Evidence, Finding
+from cds_service.clinical.findings import Evidence, Finding
 
 DISCLAIMER = "Decision support, not a diagnosis."
 SUMMARY_LIMIT = 140  # CDS Hooks 2.0 Card.summary: "<140 characters"
@@ -256,7 +255,10 @@ class CardDefinition(_Strict):
     selectionBehavior: Literal["any", "at-most-one"] | None = None
     overrideReasons: list[OverrideReason] = Field(default_factory=list)
     references: list[Citation] = Field(min_length=1)
-    links: list[LinkDef] = Field(default_factory=list)
+    links: list[LinkDef] = Field(min_length=1)
+    # Catalogue-only text: the generic guideline pathway and notes about settings. The
+    # card itself stays short (the finding, what to consider, evidence, sources).
+    notes: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -278,6 +280,8 @@ class CardDefinition(_Strict):
             raise ValueError(f"source.topic.code {self.source.topic.code!r} must equal id {self.id!r}")
         if "\n" in self.summary:
             raise ValueError("summary must be one line")
+        if self.notes is not None and _BRACE.search(self.notes):
+            raise ValueError("notes are catalogue text: no {placeholders}")
         self._check_placeholders()
         self._check_suggestions()
         codes = [r.code for r in self.overrideReasons]
@@ -530,9 +534,32 @@ def _date_text(when: datetime | date | None) -> str:
     return when.date().isoformat() if isinstance(when, datetime) else when.isoformat()
 
 
+def _when(ev: Evidence) -> float:
+    if ev.date is None:
+        return float("-inf")
+    moment = ev.date if isinstance(ev.date, datetime) else datetime(ev.date.year, ev.date.month, ev.date.day)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _once(evidence: tuple[Evidence, ...]) -> list[Evidence]:
+    """Each fact once: one row per chart entry (a red flag is also a symptom), and one row
+    per fact charted twice (the same complaint as a Condition and an Encounter reason):
+    the newest, in the place of the first."""
+    out: list[Evidence] = []
+    for ev in evidence:
+        if ev.reference and any(ev.reference == seen.reference for seen in out):
+            continue
+        same = next((i for i, seen in enumerate(out) if (seen.what, seen.value) == (ev.what, ev.value)), None)
+        if same is None:
+            out.append(ev)
+        elif _when(ev) > _when(out[same]):
+            out[same] = ev
+    return out
+
+
 def _evidence_table(evidence: tuple[Evidence, ...]) -> str:
     rows = ["| What | Value | Date | Source resource |", "| --- | --- | --- | --- |"]
-    for ev in evidence:
+    for ev in _once(evidence):
         rows.append(
             f"| {_cell(ev.what)} | {_cell(ev.value)} | {_date_text(ev.date)} | {_cell(ev.reference)} |"
         )
@@ -558,85 +585,10 @@ def _detail(card: CardDefinition, finding: Finding) -> str:
     return "\n\n".join(parts)
 
 
-# --- catalogue document ---------------------------------------------------------------
+# The clinician-readable catalogue document lives in ``catalogue_doc`` (re-exported).
+from cds_service.catalogue_doc import main, render_catalogue_markdown  # noqa: E402
 
-
-def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line else ">" for line in text.strip().splitlines())
-
-
-def render_catalogue_markdown(catalog: Catalog) -> str:
-    """The clinician-readable catalogue (``cards/README.md``), generated from the YAML."""
-    cards = sorted(
-        (catalog.card_meta(t) for t in catalog.topics),
-        key=lambda c: (INDICATOR_RANK[c.indicator], c.id),
-    )
-    out = [
-        "# Card catalogue",
-        "",
-        "<!-- GENERATED from cards/*.yaml by `python tools/gen_catalogue.py`; do not edit. -->",
-        "",
-        "Every card this service can show, with when it fires, its wording and its sources.",
-        "Text in `{braces}` is filled from the patient's chart; the rendered card also lists",
-        f"the chart evidence (resource and date), ends with \"{DISCLAIMER}\", and cites the",
-        "sources below. Only `active` cards are shown to clinicians.",
-        "",
-        "| Topic | Card | Indicator | Status | Version |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for c in cards:
-        out.append(f"| `{c.id}` | {c.title} | {c.indicator} | {c.status} | {c.version} |")
-    for c in cards:
-        out += ["", f"## {c.title}", "", f"- Topic: `{c.id}` (version {c.version}, {c.status})"]
-        out += [f"- Indicator: **{c.indicator}**", f"- Fires when: {c.trigger.strip()}", ""]
-        out += ["Summary:", "", _quote(c.summary), "", "Detail:", "", _quote(c.detail), ""]
-        if c.placeholders:
-            out += ["Filled from the chart:", "", "| Placeholder | Meaning | Options |"]
-            out += ["| --- | --- | --- |"]
-            for name, ph in sorted(c.placeholders.items()):
-                options = "; ".join(
-                    f"`{k}`: {v.strip() or '(nothing)'}" for k, v in (ph.choices or {}).items()
-                )
-                out.append(f"| `{name}` | {ph.description} | {_cell(options) if options else '–'} |")
-            out.append("")
-        if c.suggestions:
-            out += ["Suggestions (offered only when relevant):", ""]
-            for s in c.suggestions:
-                codes = ", ".join(
-                    f"{ORDER_SYSTEMS[a.order.system]} {a.order.code} {a.order.display}"
-                    if a.order is not None else f"{a.type} the draft order"
-                    for a in s.actions
-                )
-                out.append(f"- {s.label} ({codes})")
-            out.append("")
-        if c.overrideReasons:
-            reasons = ", ".join(r.display for r in c.overrideReasons)
-            out += [f"Override reasons: {reasons}.", ""]
-        out += [f"Source: [{c.source.label}]({c.source.url})", ""]
-        if c.links:
-            out += ["Links: " + ", ".join(f"[{link.label}]({link.url})" for link in c.links), ""]
-        out += ["References:", ""]
-        for ref in c.references:
-            out.append(f"- [{ref.label}]({ref.url})" if ref.url else f"- {ref.label}")
-    return "\n".join(out) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m cds_service.catalog [--check] [CARDS_DIR]``: write or check the README."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    check = "--check" in args
-    args = [a for a in args if a != "--check"]
-    cards_dir = Path(args[0]) if args else Path(__file__).resolve().parent.parent / "cards"
-    text = render_catalogue_markdown(Catalog.load(cards_dir))
-    target = cards_dir / "README.md"
-    if check:
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != text:
-            print(f"{target} is stale: run python -m cds_service.catalog", file=sys.stderr)
-            return 1
-        return 0
-    target.write_text(text, encoding="utf-8")
-    return 0
+__all__ = ["Catalog", "CatalogError", "RenderError", "main", "render_catalogue_markdown"]
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ class ClinicalSettings(BaseModel):
     abi_compression_min: float = 0.8
     # Obesity BMI >= 30 [§3]; low BMI < 18.5 is an assumption (no source gives a number) [§1.6]
     bmi_obesity_min: float = 30.0
+    # Obesity counts as a DVT risk factor from a BMI at most this old, or from an active
+    # obesity condition the latest BMI does not contradict (issue 7: current evidence)
+    obesity_bmi_window_days: int = 730
     bmi_low_max: float = 18.5
     # Age thresholds: statin myopathy > 80 [§1.6]; DVT "advanced age" Padua >= 70 [§4.3]
     statin_risk_age_over: int = 80

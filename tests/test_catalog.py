@@ -57,6 +57,7 @@ def valid_card(card_id: str = "test-card") -> dict[str, Any]:
             "url": "https://example.org/source",
             "topic": {"system": "https://calf-cds.example.org/card-topic", "code": card_id, "display": "Test"},
         },
+        "links": [{"label": "Test guideline", "url": "https://example.org/guideline"}],
         "suggestions": [
             {
                 "id": "order-k",
@@ -136,7 +137,6 @@ def test_render_details(catalog: Catalog) -> None:
         indicator=None,
         values={
             "missing": "magnesium", "window_days": "90", "diuretic": "furosemide <b>",
-            "symptoms": "Pain in calf", "potassium": "4.1 mmol/L", "magnesium": "not on file",
         },
         evidence=(Evidence("Potassium", "4.1 | mmol/L", NOW, "Observation/k1"),),
         suggestions=("order-magnesium",),

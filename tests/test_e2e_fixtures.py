@@ -47,6 +47,9 @@ def check(entry: dict[str, Any], body: dict[str, Any]) -> None:
         assert by_topic[topic]["indicator"] == indicator, topic
     for topic, text in entry.get("expectDetail", {}).items():
         assert text in by_topic[topic]["detail"], topic
+    for topic, text in entry.get("expectNoSuggestion", {}).items():
+        labels = [sg["label"] for sg in by_topic[topic].get("suggestions", [])]
+        assert not any(text in label for label in labels), (topic, labels)
     for card in body["cards"]:
         assert len(card["summary"]) < 140
         assert "Take " not in card["summary"], "dose instructions belong in the detail, not the summary"

@@ -35,24 +35,26 @@ def test_partial_wells_items_from_chart_and_minimum_wording() -> None:
     )
     finding = dvt_assessment.evaluate(pf, CFG)
     assert finding is not None
-    assert finding.values["wells_score"] == "3"
-    assert finding.values["wells_reading"] == "likely"
-    assert finding.suggestions == ("order-duplex",)
-    assert "Item 1" in finding.values["wells_items"] and "Item 9" in finding.values["wells_items"]
+    assert finding.values["wells_points"] == "3 points"
+    assert finding.indicator == "warning"
+    # 3 - 2 (alternative diagnosis) can still be <= 1: the D-dimer is still offered
+    assert finding.suggestions == ("order-d-dimer", "order-duplex")
+    labels = [e.what for e in finding.evidence]
+    assert "Active cancer (Wells 1, +1)" in labels and "Prior DVT/PE (Wells 9, +1)" in labels
 
 
 def test_low_chart_score_is_incomplete_not_unlikely() -> None:
     finding = dvt_assessment.evaluate(facts(CALF_PAIN, cond(F.HEART_FAILURE), birth=YOUNG), CFG)
     assert finding is not None
-    assert finding.values["wells_score"] == "0"
-    assert finding.values["wells_reading"] == "incomplete"
+    assert finding.values["wells_points"] == "0 points"
+    assert finding.indicator == "info"
     assert finding.suggestions == ("order-d-dimer", "order-duplex")
 
 
 def test_bedridden_scores_item_3_paralysis_item_2() -> None:
     pf = facts(CALF_PAIN, cond(F.IMMOBILITY, "Bed-ridden"), cond(F.IMMOBILITY, "Paraplegia"), birth=YOUNG)
     finding = dvt_assessment.evaluate(pf, CFG)
-    assert finding is not None and finding.values["wells_score"] == "2"
+    assert finding is not None and finding.values["wells_points"] == "2 points"
 
 
 def test_surgery_outside_four_weeks_is_context_only() -> None:
@@ -88,7 +90,7 @@ def test_no_d_dimer_still_states_age_adjusted_cut_off() -> None:
     finding = dvt_assessment.evaluate(facts(CALF_PAIN, birth=date(1950, 1, 1)), CFG)
     assert finding is not None
     assert finding.values["d_dimer_status"] == "none"
-    assert (finding.values["d_dimer_cutoff"], finding.values["cutoff_basis"]) == ("760", "age-adjusted")
+    assert (finding.values["d_dimer_cutoff"], finding.values["cutoff_basis"]) == ("760", ", age-adjusted")
 
 
 def test_recent_d_dimer_shown_on_assessment_with_ddu_note() -> None:

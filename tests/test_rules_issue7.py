@@ -221,7 +221,11 @@ def test_current_fluoroquinolone_with_achilles_pain_fires_and_names_label_risks(
     finding = fluoroquinolone_tendon.evaluate(pf, CFG)
     assert finding is not None and finding.values["status"] == "current"
     risks = finding.values["risks"]
-    assert "age 76 (over 60)" in risks and "prednisone" in risks and "Kidney transplant" in risks
+    assert "age 76 (over 60)" in risks and "systemic corticosteroid" in risks and "organ transplant" in risks
+    # named here, shown once in the evidence table
+    shown = [e.value or "" for e in finding.evidence]
+    assert any("prednisone" in v for v in shown) and any("Kidney transplant" in v for v in shown)
+    assert "prednisone" not in risks
 
 
 def test_fluoroquinolone_ended_within_30_days_still_fires() -> None:

@@ -53,7 +53,7 @@ def test_card_text_names_the_d3_fraction() -> None:
     assert finding is not None
     card = Catalog.load(DEFAULT_CARDS_DIR).render(finding)  # the YAML wording, rendered
     assert card["summary"].startswith("25-OH vitamin D3 fraction 12 ng/mL")
-    assert card["detail"].startswith("25-OH vitamin D3 fraction 12 ng/mL")
+    assert card["detail"].startswith("25-OH vitamin D3 fraction is below 20 ng/mL")
 
 
 # --- from raw FHIR resources (extraction + rule) -------------------------------------------

@@ -3,8 +3,8 @@
 Ordering: critical, then warning, then info (the clinician sees danger first); within a
 level, the order of ``RULES``. At most one finding per topic. Interactions between cards:
 
-- ``rhabdomyolysis-risk`` reports the CK, so ``statin-muscle-symptoms`` neither fires on
-  that CK alone nor repeats it;
+- ``rhabdomyolysis-risk`` suppresses ``statin-muscle-symptoms``: it already names the
+  statin and asks for the urgent checks, and a second card would repeat the CK;
 - ``diuretic-electrolyte-depletion`` already suggests potassium and magnesium, so
   ``electrolytes-not-monitored`` is dropped when it fires.
 
@@ -46,11 +46,6 @@ class Rule:
     evaluate: Callable[[PatientFacts, ClinicalSettings], Finding | None]
 
 
-def _statin_rule(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
-    ck_elsewhere = rhabdomyolysis.very_high_ck(facts, cfg) is not None
-    return statin_muscle.evaluate(facts, cfg, ck_on_rhabdo_card=ck_elsewhere)
-
-
 def _rule(module: object, evaluate: Callable[[PatientFacts, ClinicalSettings], Finding | None] | None = None) -> Rule:
     """A rule module's topic, default indicator and ``evaluate`` (or an override)."""
     return Rule(
@@ -71,7 +66,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(electrolyte_deficiency),
     _rule(statin_drug_interaction),
-    Rule(statin_muscle.TOPIC, statin_muscle.DEFAULT_INDICATOR, _statin_rule),
+    _rule(statin_muscle),
     _rule(fluoroquinolone_tendon),
     Rule(dvt_assessment.TOPIC, dvt_assessment.DEFAULT_INDICATOR, dvt_assessment.evaluate),
     Rule(
@@ -99,6 +94,7 @@ DEFAULT_INDICATORS: Mapping[str, Indicator] = {r.topic: r.default_indicator for 
 # topic -> topics it makes redundant when it fires
 _SUPPRESSES: Mapping[str, frozenset[str]] = {
     electrolyte_depletion.TOPIC: frozenset({electrolyte_monitoring.TOPIC}),
+    rhabdomyolysis.TOPIC: frozenset({statin_muscle.TOPIC}),
 }
 
 

@@ -135,6 +135,7 @@ class ClinicalFinding:
     abatement: datetime | None
     resource_ref: str
     laterality: str | None = None  # "left" / "right" / "bilateral" when coded or stated
+    body_site: str | None = None  # bodySite text(s) as charted, joined with "; "
 
     @property
     def date(self) -> datetime | None:

@@ -67,7 +67,7 @@ def f01():
     return ch, {
         "description": "68-year-old man on atorvastatin 40 mg and hydrochlorothiazide with left calf pain (12 days), K 3.1, CK 1.7x ULN, 25-OH D 14 ng/mL, BMI 31.4, claudication and diabetic polyneuropathy: many cards at once.",
         "expectTopics": [SMS, DED, VDD, DVA, PAD, DNP],
-        "expectIndicators": {DED: "warning"},
+        "expectIndicators": {DED: "warning", DVA: "info"},
         "silentTopics": silent(RHB="CK 520 U/L is 1.7x ULN (308), below 10x", ENM="K and Mg both measured 9 days ago",
                                DRF="no swelling/warmth/PE symptom/D-dimer recorded; heart rate 76"),
     }
@@ -156,10 +156,11 @@ def f05():
     ch.lab("2160-0", "Creatinine [Mass/volume] in Serum or Plasma", 1.6, "mg/dL", "mg/dL", at(2, 9), low=0.7, high=1.3, interp="H")
     ch.lab("2823-3", "Potassium [Moles/volume] in Serum or Plasma", 4.6, "mmol/L", "mmol/L", at(2, 9), slug="k", low=3.5, high=5.1, interp="N")
     return ch, {
-        "description": "59-year-old man on simvastatin 40 mg with myalgia (ICD-10-CM M79.18 only) and CK 4620 U/L = 15x ULN two days ago: rhabdomyolysis card plus statin card.",
-        "expectTopics": [SMS, RHB],
+        "description": "59-year-old man on simvastatin 40 mg with myalgia (ICD-10-CM M79.18 only) and CK 4620 U/L = 15x ULN two days ago: rhabdomyolysis card only (it suppresses the statin card).",
+        "expectTopics": [RHB],
         "expectIndicators": {RHB: "critical"},
-        "silentTopics": silent(DVA=NO_RISK, DED="no diuretic", ENM="no diuretic"),
+        "silentTopics": silent(SMS="rhabdomyolysis-risk fires and suppresses it (it names the statin)", DVA=NO_RISK,
+                               DED="no diuretic", ENM="no diuretic"),
     }
 
 
@@ -601,6 +602,7 @@ def f28():
     return ch, {
         "description": "63-year-old woman with active breast cancer (C50.911) and an active left calf pain Condition with no dates (counts as current): DVT assessment card.",
         "expectTopics": [DVA],
+        "expectIndicators": {DVA: "warning"},
         "silentTopics": silent(DRF="no swelling/warmth/PE symptom/D-dimer", SMS="no statin"),
     }
 
@@ -705,9 +707,10 @@ def f34():
                  category="encounter-diagnosis", note="Mild right calf swelling after a long drive.")
     ch.condition(LBP_ICD, onset=at(900), recorded=at(900))
     return ch, {
-        "description": "52-year-old man with right calf pain (22 days) and right lower-leg swelling recorded 20 days ago; no risk factors: no card.",
-        "expectTopics": [],
-        "silentTopics": silent(DRF="swelling was recorded 20 days ago (window 7 days)", DVA=NO_RISK),
+        "description": "52-year-old man with right calf pain (22 days) and right lower-leg swelling recorded 20 days ago; no risk factors: no red-flag card (swelling outside 7 days), but the recorded swelling is a chart Wells point, so dvt-assessment as a warning (issue 7).",
+        "expectTopics": [DVA],
+        "expectIndicators": {DVA: "warning"},
+        "silentTopics": silent(DRF="swelling was recorded 20 days ago (window 7 days)"),
     }
 
 

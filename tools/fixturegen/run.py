@@ -3,6 +3,7 @@ import json, sys
 from pathlib import Path
 import fixtures as F
 import fixtures7  # noqa: F401  (registers fixtures 46-64)
+import fixtures_noise  # noqa: F401  (registers fixtures 65-70)
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/main/fixtures")
 SLUGS = {
@@ -27,7 +28,8 @@ SLUGS = {
     55: "low-potassium-no-symptoms-silent", 56: "tibial-fracture-calf-pain", 57: "ankle-fracture-10-days-silent",
     58: "levofloxacin-ended-achilles", 59: "ciprofloxacin-eye-drops-achilles-silent", 60: "sciatica-calf-pain",
     61: "sciatica-back-pain-only-silent", 62: "rhabdomyolysis-coded-no-ck", 63: "crush-syndrome",
-    64: "rhabdomyolysis-coded-20-days-silent",
+    64: "rhabdomyolysis-coded-20-days-silent", 65: "myalgia-dyspnoea-no-dvt", 66: "generic-cramps-over-70-silent",
+    67: "calf-spasm-over-70-info", 68: "obesity-1986-lean-now-silent", 69: "current-dvt-apixaban", 70: "cancer-calf-pain-warning",
 }
 EVAL = "2026-11-21T12:00:00Z"
 

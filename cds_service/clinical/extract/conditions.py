@@ -53,6 +53,7 @@ class ConditionsReader(ExtractorBase):
             abatement=None,
             resource_ref=_ref(resource),
             laterality=_laterality([_concept_text(body), _concept_text(code)], codings),
+            body_site=_concept_text(body),
         ))
 
     # --- conditions -----------------------------------------------------------------------
@@ -101,6 +102,7 @@ class ConditionsReader(ExtractorBase):
                 abatement=abatement,
                 resource_ref=_ref(resource),
                 laterality=_laterality([*body_texts, _concept_text(code)], codings),
+                body_site="; ".join(t for t in body_texts if t) or None,
             ))
 
 def _negative(resource: Mapping[str, Any]) -> bool:

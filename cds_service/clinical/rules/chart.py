@@ -9,6 +9,9 @@ from cds_service.clinical.facts import ClinicalFinding, MedicationFact, Procedur
 from cds_service.clinical.findings import Evidence
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _aware(when: datetime) -> datetime:
     # Extraction should give aware datetimes; a naive one is read as UTC rather than
     # letting a mixed subtraction raise in the middle of a hook call.
@@ -36,6 +39,16 @@ def latest_date(finding: ClinicalFinding) -> datetime | None:
     """The newest of onset and recorded date: a recently recorded entry is recent news."""
     dates = [d for d in (finding.onset, finding.recorded) if d is not None]
     return max(dates, key=_aware) if dates else None
+
+
+def newest(findings: list[ClinicalFinding]) -> list[ClinicalFinding]:
+    """The newest entry only (each fact once on the card); undated entries come last."""
+    if not findings:
+        return []
+    dated = [f for f in findings if latest_date(f) is not None]
+    if not dated:
+        return findings[:1]
+    return [max(dated, key=lambda f: _aware(latest_date(f) or _EPOCH))]
 
 
 def current_in(findings: Iterable[ClinicalFinding], now: datetime) -> list[ClinicalFinding]:
@@ -67,7 +80,7 @@ def medication_evidence(med: MedicationFact, what: str) -> Evidence:
 def finding_evidence(finding: ClinicalFinding, what: str) -> Evidence:
     """An evidence row for one condition, encounter reason or coded observation."""
     value = finding.display
-    if finding.laterality:
+    if finding.laterality and finding.laterality not in value.lower():
         value += f" ({finding.laterality})"
     return Evidence(what=what, value=value, date=finding.date, reference=finding.resource_ref)
 

@@ -2,16 +2,16 @@
 
 Sources (clinical.md §3, §5.6): diabetic neuropathy codes (E08-E13 .4x; SNOMED
 368581000119106, 1511000119107, 713705003); glycaemic review with HbA1c (LOINC 4548-4).
-The ADA Standards of Care neuropathy recommendations were not retrieved: cited "to verify".
+The card links the ADA Standards of Care (the neuropathy and foot-care section).
 """
 
 from __future__ import annotations
 
 from cds_service.clinical.facts import DIABETIC_NEUROPATHY, HBA1C, PatientFacts
 from cds_service.clinical.findings import Finding, Indicator
-from cds_service.clinical.rules.labs import lab_line
+from cds_service.clinical.rules.chart import join
 from cds_service.clinical.rules.shape import FindingBuilder, current
-from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
+from cds_service.clinical.rules.symptoms import symptom_findings
 from cds_service.config import ClinicalSettings
 
 TOPIC = "diabetic-neuropathy"
@@ -30,9 +30,8 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     card = FindingBuilder(TOPIC).symptoms(symptoms).findings(neuropathy, "Diabetic neuropathy")
     return card.labs(hba1c, what="HbA1c").build(
         {
-            "symptoms": symptom_text(symptoms),
-            "neuropathy": "; ".join(f.display for f in neuropathy),
-            "hba1c": lab_line(hba1c, cfg.context_lab_window_days),
+            "neuropathy": join(f.display for f in neuropathy),
+            "hba1c_status": "present" if hba1c is not None else "missing",
         },
         suggestions=() if hba1c is not None else ("order-hba1c",),
     )

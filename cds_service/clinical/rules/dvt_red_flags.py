@@ -22,12 +22,11 @@ from cds_service.clinical.rules import d_dimer
 from cds_service.clinical.rules.chart import (
     finding_evidence,
     is_current,
-    iso_date_of,
     latest_date,
     within_days,
 )
 from cds_service.clinical.rules.labs import describe, fmt_number, lab_evidence
-from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.clinical.rules.symptoms import leg_symptom_findings, symptom_evidence
 from cds_service.config import ClinicalSettings
 
 TOPIC = "dvt-red-flags"
@@ -47,7 +46,7 @@ def _recent(facts: PatientFacts, group: str, days: int) -> list[ClinicalFinding]
 
 def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     """Fire for the symptom gate AND a recent red flag (sign, PE symptom or positive D-dimer)."""
-    symptoms = symptom_findings(facts, cfg)
+    symptoms = leg_symptom_findings(facts, cfg)
     if not symptoms:
         return None
     days = cfg.red_flag_window_days
@@ -74,11 +73,6 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         indicator=None,
         values={
             "red_flag_summary": ", ".join(names),
-            "red_flags": "\n".join(
-                f"- {name[0].upper()}{name[1:]}: {detail} ({iso_date_of(ev)})"
-                for name, detail, ev in flags
-            ),
-            "symptoms": symptom_text(symptoms),
             "window_days": str(days),
         },
         evidence=tuple(ev for _, _, ev in flags) + symptom_evidence(symptoms),

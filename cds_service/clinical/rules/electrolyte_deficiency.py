@@ -22,10 +22,9 @@ from cds_service.clinical.facts import (
     PatientFacts,
 )
 from cds_service.clinical.findings import Finding, Indicator
-from cds_service.clinical.rules.chart import join, medication_text
-from cds_service.clinical.rules.labs import certainly_below, fmt_number, is_low, lab_line
+from cds_service.clinical.rules.labs import certainly_below, fmt_number, is_low
 from cds_service.clinical.rules.shape import FindingBuilder
-from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
+from cds_service.clinical.rules.symptoms import symptom_findings
 from cds_service.config import ClinicalSettings
 
 TOPIC = "electrolyte-deficiency"
@@ -63,20 +62,15 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         low_parts.append(f"potassium {fmt_number(k.value)} {k.unit}")
     if mg is not None and mg_low:
         low_parts.append(f"magnesium {fmt_number(mg.value)} {mg.unit}")
-    window = cfg.electrolyte_window_days
     card = FindingBuilder(TOPIC).labs(k if k_low else None, mg if mg_low else None)
     card.symptoms(symptoms).medications(digoxin, "Digoxin")
     return card.build(
         {
             "low_summary": " and ".join(low_parts),
-            "potassium": lab_line(k, window),
-            "magnesium": lab_line(mg, window),
-            "symptoms": symptom_text(symptoms) or "none recorded",
             "severity": "critical" if critical else "standard",
             "k_critical": fmt_number(cfg.potassium_critical_mmol_l),
             "mg_critical": fmt_number(cfg.magnesium_critical_mmol_l),
             "digoxin_status": "present" if digoxin else "absent",
-            "digoxin": join(medication_text(m) for m in digoxin),
         },
         suggestions=[s for s, lab in (("order-potassium", k), ("order-magnesium", mg)) if lab is None],
         indicator="critical" if critical or digoxin else None,

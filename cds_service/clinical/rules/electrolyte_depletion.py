@@ -30,7 +30,6 @@ from cds_service.clinical.rules.labs import (
     fmt_number,
     is_low,
     lab_evidence,
-    lab_line,
 )
 from cds_service.config import ClinicalSettings
 
@@ -72,16 +71,10 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "diuretic": join(medication_text(m) for m in diuretics),
             "diuretic_name": join(m.display for m in diuretics),
             "low_summary": " and ".join(low_parts),
-            "potassium": lab_line(k, window),
-            "magnesium": lab_line(mg, window),
-            "k_low": fmt_number(cfg.potassium_low_mmol_l),
             "k_critical": fmt_number(cfg.potassium_critical_mmol_l),
-            "mg_low": fmt_number(cfg.magnesium_low_mmol_l),
             "severity": "critical" if k_critical else "standard",
             "k_sparing_status": "present" if k_sparing else "absent",
-            "k_sparing": join(medication_text(m) for m in k_sparing),
             "digoxin_status": "present" if digoxin else "absent",
-            "digoxin": join(medication_text(m) for m in digoxin),
         },
         evidence=tuple(evidence),
         suggestions=("order-potassium", "order-magnesium"),

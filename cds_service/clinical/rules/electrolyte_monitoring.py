@@ -12,9 +12,8 @@ from __future__ import annotations
 from cds_service.clinical.facts import K_WASTING_DIURETICS, MAGNESIUM, POTASSIUM, PatientFacts
 from cds_service.clinical.findings import Finding, Indicator
 from cds_service.clinical.rules.chart import join, medication_text
-from cds_service.clinical.rules.labs import lab_line
 from cds_service.clinical.rules.shape import FindingBuilder
-from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
+from cds_service.clinical.rules.symptoms import symptom_findings
 from cds_service.config import ClinicalSettings
 
 TOPIC = "electrolytes-not-monitored"
@@ -40,9 +39,6 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         {
             "diuretic": join(medication_text(m) for m in diuretics),
             "missing": " or ".join(missing),
-            "symptoms": symptom_text(symptoms),
-            "potassium": lab_line(k, window),
-            "magnesium": lab_line(mg, window),
             "window_days": str(window),
         },
         suggestions=[f"order-{name}" for name in missing],

@@ -45,10 +45,10 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         risks.append(f"age {age} (over {cfg.fluoroquinolone_age_over})")
     steroids = facts.medications_in(CORTICOSTEROID_SYSTEMIC)
     if steroids:
-        risks.append("systemic corticosteroid: " + join(medication_text(m) for m in steroids))
+        risks.append("a systemic corticosteroid")
     transplant = current(facts, ORGAN_TRANSPLANT)
     if transplant:
-        risks.append("organ transplant: " + join(f.display for f in transplant))
+        risks.append("an organ transplant")
     courses = [medication_text(m) for m in now_on]
     courses += [f"{medication_text(m)} (ended {iso_date(m.ended)})" for m in ended]
     card = FindingBuilder(TOPIC).medications(now_on, "Fluoroquinolone")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from cds_service.clinical.facts import ABI, PAD, PatientFacts
 from cds_service.clinical.findings import Finding, Indicator
-from cds_service.clinical.rules.labs import certainly_at_most, describe, fmt_number
+from cds_service.clinical.rules.labs import certainly_at_most, fmt_number
 from cds_service.clinical.rules.shape import FindingBuilder, current
-from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
+from cds_service.clinical.rules.symptoms import leg_symptom_findings
 from cds_service.config import ClinicalSettings
 
 TOPIC = "peripheral-artery-disease"
@@ -21,7 +21,7 @@ DEFAULT_INDICATOR: Indicator = "info"
 
 def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     """Fire for the symptom gate AND (current PAD condition OR latest ABI <= 0.90)."""
-    symptoms = symptom_findings(facts, cfg)
+    symptoms = leg_symptom_findings(facts, cfg)
     if not symptoms:
         return None
     pad = current(facts, PAD)
@@ -38,9 +38,6 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         {
             "basis": basis,
             "abi_value": fmt_number(abi.value) if abi is not None else "",
-            "symptoms": symptom_text(symptoms),
-            "pad": "; ".join(f.display for f in pad) or "none recorded",
-            "abi": describe(abi) if abi is not None else "no ABI on file",
-            "abi_cutoff": fmt_number(cfg.abi_pad_max),
+            "abi_status": "present" if abi is not None else "missing",
         },
     )

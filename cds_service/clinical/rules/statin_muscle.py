@@ -10,8 +10,8 @@ named as a risk factor with that limit and the label section;
 Consensus Panel 2015 Table 1 (CK tiers); review tables PMC5135450 / PMC10055622 (risk
 factors: age > 80, low BMI, CKD, untreated hypothyroidism, interacting drugs).
 
-When the rhabdomyolysis card fires, the CK is reported there: this card then neither
-fires on CK alone nor repeats the CK value, tier or order.
+When the rhabdomyolysis card fires it suppresses this one (engine). The detail names the
+predisposing factors without repeating their values: those are in the evidence table.
 """
 
 from __future__ import annotations
@@ -37,20 +37,19 @@ from cds_service.clinical.rules.chart import (
     join,
     medication_evidence,
     medication_text,
+    newest,
 )
 from cds_service.clinical.rules.labs import (
     certainly_at_least,
     certainly_below,
-    describe,
     fmt_number,
     is_high,
     lab_evidence,
-    lab_line,
     ratio_text,
     upper_limit,
 )
 from cds_service.clinical.rules.statin_labels import GROUP_NAMES, limits_with, statin_mg
-from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings, symptom_text
+from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings
 from cds_service.clinical.rules.vitamin_d import LABELS as VITAMIN_D_LABELS
 from cds_service.clinical.rules.vitamin_d import vitamin_d_result
 from cds_service.config import ClinicalSettings
@@ -74,34 +73,33 @@ def _risk_factors(
     for med in facts.medications_in(STATIN_INTERACTING):
         if med.resource_ref in named:
             continue
-        lines.append(f"Possible interacting drug: {medication_text(med)}")
+        lines.append(f"possible interacting drug ({med.display})")
         evidence.append(medication_evidence(med, "Interacting drug"))
     tsh = facts.latest(TSH, cfg.context_lab_window_days)
-    hypo = current_in(facts.findings_in(HYPOTHYROIDISM), facts.now)
+    hypo = newest(current_in(facts.findings_in(HYPOTHYROIDISM), facts.now))
     for f in hypo:
-        lines.append(f"Hypothyroidism: {f.display}")
+        lines.append("hypothyroidism")
         evidence.append(finding_evidence(f, "Hypothyroidism"))
     if not hypo and tsh is not None and is_high(tsh, cfg.tsh_default_uln):
-        lines.append(f"TSH above its upper limit: {describe(tsh)}")
-    ckd = current_in(facts.findings_in(CKD), facts.now)
+        lines.append("TSH above its upper limit")
+    ckd = newest(current_in(facts.findings_in(CKD), facts.now))
     for f in ckd:
-        lines.append(f"Chronic kidney disease: {f.display}")
+        lines.append("chronic kidney disease")
         evidence.append(finding_evidence(f, "CKD"))
     egfr = facts.latest(EGFR, cfg.context_lab_window_days)
     if not ckd and egfr is not None and certainly_below(egfr, cfg.egfr_ckd_max):
-        lines.append(f"eGFR below {fmt_number(cfg.egfr_ckd_max)}: {describe(egfr)}")
+        lines.append(f"eGFR below {fmt_number(cfg.egfr_ckd_max)}")
     age = facts.age_years
     if age is not None and age > cfg.statin_risk_age_over:
-        lines.append(f"Age {age} (over {cfg.statin_risk_age_over})")
+        lines.append(f"age {age} (over {cfg.statin_risk_age_over})")
     bmi = facts.latest(BMI, cfg.context_lab_window_days)
     if bmi is not None and certainly_below(bmi, cfg.bmi_low_max):
-        lines.append(f"Low BMI: {describe(bmi)}")
+        lines.append("low BMI")
         evidence.append(lab_evidence(bmi, "BMI"))
     found = vitamin_d_result(facts, cfg)
     if found is not None and certainly_below(found[0], cfg.vitamin_d_deficient_ng_ml):
-        what = "Vitamin D deficiency" if found[1] == "total" else \
-            "Vitamin D deficiency (25-OH vitamin D3 fraction)"
-        lines.append(f"{what}: {describe(found[0])}")
+        lines.append("vitamin D deficiency" if found[1] == "total"
+                     else "vitamin D deficiency (25-OH vitamin D3 fraction)")
     return lines, evidence
 
 
@@ -137,15 +135,13 @@ def _ck_tier(ck: LabResult, cfg: ClinicalSettings) -> str:
     return "mild"
 
 
-def evaluate(
-    facts: PatientFacts, cfg: ClinicalSettings, *, ck_on_rhabdo_card: bool = False
-) -> Finding | None:
+def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
     """Fire for a current statin AND (symptom gate OR CK above its ULN within the window)."""
     statins = facts.medications_in(STATIN)
     if not statins:
         return None
     symptoms = symptom_findings(facts, cfg)
-    ck = None if ck_on_rhabdo_card else facts.latest(CK, cfg.ck_window_days)
+    ck = facts.latest(CK, cfg.ck_window_days)
     ck_high = ck is not None and is_high(ck, cfg.ck_default_uln_u_l)
     if not symptoms and not ck_high:
         return None
@@ -167,24 +163,24 @@ def evaluate(
     evidence += risk_evidence
 
     suggestions: list[str] = []
-    if ck is None and not ck_on_rhabdo_card:
+    missing: list[str] = []
+    if ck is None:
         suggestions.append("order-ck")
     if tsh is None:
         suggestions.append("order-tsh")
+        missing.append("TSH")
     if vit_d is None:
         suggestions.append("order-vitamin-d")
+        missing.append("25-OH vitamin D")
     if egfr is None and creatinine is None:
         suggestions.append("order-creatinine")
+        missing.append("creatinine/eGFR")
 
-    if ck_on_rhabdo_card:
-        ck_text, tier = "reported on the rhabdomyolysis card", "none"
-    elif ck is None:
-        ck_text, tier = lab_line(None, cfg.ck_window_days), "none"
+    if ck is None:
+        tier, multiple = "none", ""
     else:
         uln = upper_limit(ck, cfg.ck_default_uln_u_l)
-        ck_text = f"{describe(ck)}: {ratio_text(ck, uln)}× ULN ({fmt_number(uln)} U/L)"
-        tier = _ck_tier(ck, cfg)
-    renal = [describe(lab) for lab in (egfr, creatinine) if lab is not None]
+        tier, multiple = _ck_tier(ck, cfg), ratio_text(ck, uln)
     return Finding(
         topic=TOPIC,
         indicator=None,
@@ -192,16 +188,14 @@ def evaluate(
             "statin": join(medication_text(m) for m in statins),
             "statin_name": join(m.display for m in statins),
             "reason": "both" if symptoms and ck_high else ("symptoms" if symptoms else "ck"),
-            "symptoms": symptom_text(symptoms) or "none recorded",
-            "ck": ck_text,
             "ck_tier": tier,
+            "ck_multiple": multiple,
+            "ck_window": str(cfg.ck_window_days),
             "ck_moderate_multiple": fmt_number(cfg.ck_moderate_multiple),
-            "tsh": lab_line(tsh, cfg.context_lab_window_days),
-            "vitamin_d": lab_line(vit_d, cfg.vitamin_d_window_days),
-            "renal": "; ".join(renal) or lab_line(None, cfg.context_lab_window_days),
-            "risk_factors": "\n".join(f"- {r}" for r in risks) or "- none found in the chart",
-            "bmi_low_max": fmt_number(cfg.bmi_low_max),
-            "age_over": str(cfg.statin_risk_age_over),
+            "risk_status": "present" if risks else "none",
+            "risk_factors": join(risks),
+            "workup_status": "missing" if missing else "complete",
+            "workup": ", ".join(missing),
         },
         evidence=tuple(evidence),
         suggestions=tuple(suggestions),

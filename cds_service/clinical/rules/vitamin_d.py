@@ -27,10 +27,9 @@ from cds_service.clinical.facts import (
     PatientFacts,
 )
 from cds_service.clinical.findings import Finding, Indicator
-from cds_service.clinical.rules.chart import join, medication_text
-from cds_service.clinical.rules.labs import certainly_below, describe, fmt_number
+from cds_service.clinical.rules.labs import certainly_below, fmt_number
 from cds_service.clinical.rules.shape import FindingBuilder
-from cds_service.clinical.rules.symptoms import symptom_findings, symptom_text
+from cds_service.clinical.rules.symptoms import symptom_findings
 from cds_service.config import ClinicalSettings
 
 TOPIC = "vitamin-d-deficiency"
@@ -76,11 +75,8 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
             "vitamin_d_label": kind,
             "vitamin_d_value": value,
             "vitamin_d_date": vit_d.effective.date().isoformat(),
-            "vitamin_d": describe(vit_d),
             "cutoff": fmt_number(cfg.vitamin_d_deficient_ng_ml),
             "cutoff_nmol": str(round(cfg.vitamin_d_deficient_ng_ml * 2.496)),
             "context": "both" if symptoms and statins else ("statin" if statins else "symptoms"),
-            "symptoms": symptom_text(symptoms) or "none recorded",
-            "statin": join(medication_text(m) for m in statins) or "none",
         },
     )
