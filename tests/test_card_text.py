@@ -33,11 +33,12 @@ AUTHORING = re.compile(
     re.IGNORECASE,
 )
 MANIFEST = load_json(FIXTURES / "manifest.json")
+ORDER_MANIFEST = load_json(FIXTURES / "orders" / "manifest.json")  # order-sign (issue 10)
 
 
 @lru_cache(maxsize=1)
 def rendered() -> list[tuple[str, dict[str, Any]]]:
-    """(fixture, card) for every card every fixture patient gets."""
+    """(fixture, card) for every card every fixture patient gets, on both hooks."""
     pipeline = Pipeline(Settings(), terminology(), catalog())
     out = []
     for entry in MANIFEST:
@@ -46,6 +47,14 @@ def rendered() -> list[tuple[str, dict[str, Any]]]:
         record.extend(e["resource"] for e in bundle["entry"])
         at = datetime.fromisoformat(entry["evaluationTime"].replace("Z", "+00:00"))
         cards, _ = pipeline.cards(record, at)
+        out += [(entry["file"], card) for card in cards]
+    for entry in ORDER_MANIFEST:  # the order-sign cards read the same way
+        bundle = load_json(FIXTURES / entry["file"])
+        record = PatientRecord(entry["patientId"], None)
+        record.extend(e["resource"] for e in bundle["entry"])
+        record.drafts = list(entry["draftOrders"])
+        at = datetime.fromisoformat(entry["evaluationTime"].replace("Z", "+00:00"))
+        cards, _ = pipeline.cards(record, at, orders=True)
         out += [(entry["file"], card) for card in cards]
     return out
 
@@ -145,3 +154,15 @@ def test_catalogue_carries_the_notes_the_cards_leave_out() -> None:
     assert "local choice" in readme  # the low-BMI cut-off note moved off the statin card
     statin = [card for _, card in rendered() if card["source"]["topic"]["code"] == "statin-muscle-symptoms"]
     assert statin and all("bmi_low_max" not in c["detail"] and "18.5" not in c["detail"] for c in statin)
+
+
+def test_a_switch_names_the_reason_that_fits_the_statin_offered() -> None:
+    # the pravastatin CYP3A4 fact is not a reason for rosuvastatin (simvastatin 80 mg new start)
+    switches = [card for _, card in rendered() if card["source"]["topic"]["code"] == "rx-statin-interaction"
+                and ("can be changed" in card["detail"] or "allow a change" in card["detail"])]
+    assert switches
+    for card in switches:
+        if "**rosuvastatin" in card["detail"]:
+            assert "PRAVACHOL §12.3" not in card["detail"] and "high-intensity statin" in card["detail"]
+        else:
+            assert "**pravastatin" in card["detail"] and "PRAVACHOL §12.3" in card["detail"]

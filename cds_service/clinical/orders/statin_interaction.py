@@ -15,7 +15,7 @@ from __future__ import annotations
 from cds_service.clinical.facts import CYP3A4_STRONG_INHIBITOR, STATIN, MedicationFact, PatientFacts
 from cds_service.clinical.findings import Finding, Indicator
 from cds_service.clinical.orders.common import draft_evidence, drafts_in, other_drugs, where
-from cds_service.clinical.orders.statin_switch import order_limits_with, switch_for
+from cds_service.clinical.orders.statin_switch import ROSUVASTATIN_20, order_limits_with, switch_for
 from cds_service.clinical.rules.chart import age_days, medication_text
 from cds_service.clinical.rules.shape import FindingBuilder
 from cds_service.clinical.rules.statin_labels import (
@@ -83,7 +83,8 @@ def _one(facts: PatientFacts, cfg: ClinicalSettings, draft: MedicationFact) -> F
             "other_name": "; ".join(dict.fromkeys(m.display for m in unique)) or "none",
             "draft_order": draft.resource_ref,
             "interactions": "\n".join(dict.fromkeys(lines)),
-            "switch": "offered" if replacement else "none",
+            "switch": "none" if replacement is None else (
+                "offered" if replacement.code != ROSUVASTATIN_20.code else "high-intensity"),
             "replacement_name": replacement.display if replacement else "none",
         },
         suggestions=("remove-draft", "switch-statin") if replacement else ("remove-draft",),
