@@ -32,7 +32,7 @@ from .api.state import AppState
 from .config import Settings
 from .errors import CdsError, Unauthorized
 from .state import State
-from .hooks import calf_pain_review
+from .hooks import calf_pain_review, calf_safe_prescribing
 from .hooks.base import Registry
 from .logging_setup import install_redaction
 from .pipeline import Pipeline
@@ -51,11 +51,13 @@ def create_app(
     settings = settings or Settings()
     install_redaction()
     pipeline = pipeline or Pipeline.load(settings, cards_dir)
+    observation_codes = [
+        *pipeline.terminology.observation_search_codes(), *settings.extra_observation_codes
+    ]
     registry = Registry(
         [
-            calf_pain_review.definition(
-                [*pipeline.terminology.observation_search_codes(), *settings.extra_observation_codes]
-            )
+            calf_pain_review.definition(observation_codes),
+            calf_safe_prescribing.definition(observation_codes),
         ]
     )
     # Refuses (StateError, one line) a database whose schema is behind; creates an empty one.

@@ -110,12 +110,31 @@ class OrderCode(_Strict):
         return value
 
 
-class ActionDef(_Strict):
-    """A suggestion action: create a draft ServiceRequest for one coded test."""
+ACTION_TOKENS = frozenset({"draft_order", "replacement"})  # filled from the finding (order-sign)
 
-    type: Literal["create"]
+
+class ActionDef(_Strict):
+    """A suggestion action: ``create`` a draft ServiceRequest for one coded test, or (on
+    order-sign) ``delete`` / ``update`` the draft order the card concerns (``target:
+    draft``). Descriptions may name ``{draft_order}`` and ``{replacement}``."""
+
+    type: Literal["create", "update", "delete"]
     description: str = Field(min_length=1)
-    order: OrderCode
+    order: OrderCode | None = None
+    target: Literal["draft"] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> ActionDef:
+        if self.type == "create" and (self.order is None or self.target is not None):
+            raise ValueError("a create action orders a test: it needs order and no target")
+        if self.type != "create" and (self.target != "draft" or self.order is not None):
+            raise ValueError(f"a {self.type} action acts on the draft order: target: draft, no order")
+        for name in _PLACEHOLDER.findall(self.description):
+            if name not in ACTION_TOKENS:
+                raise ValueError(f"action description uses unknown token {{{name}}}")
+        if _BRACE.findall(_PLACEHOLDER.sub("", self.description)):
+            raise ValueError("action description has a brace that is not a {token}")
+        return self
 
 
 class SuggestionDef(_Strict):
@@ -132,6 +151,14 @@ class SuggestionDef(_Strict):
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
             raise ValueError(f"suggestion id {value!r} must be lower-case-with-dashes")
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _label_tokens(cls, value: str) -> str:
+        unknown = set(_PLACEHOLDER.findall(value)) - ACTION_TOKENS
+        if unknown or _BRACE.findall(_PLACEHOLDER.sub("", value)):
+            raise ValueError(f"suggestion label may name only {sorted(ACTION_TOKENS)}")
         return value
 
     @field_validator("uuid")
@@ -296,6 +323,12 @@ class CardDefinition(_Strict):
                     raise ValueError(f"placeholder {{{n}}} appears in the summary: it needs max_length")
 
     def _check_suggestions(self) -> None:
+        actions = [a for s in self.suggestions for a in s.actions]
+        if any(a.target for a in actions):
+            # order-sign cards name their draft order in every action
+            unnamed = [a.description for a in actions if "{draft_order}" not in a.description]
+            if unnamed:
+                raise ValueError(f"every action of a draft-order card names {{draft_order}}: {unnamed[0]!r}")
         if self.suggestions and self.selectionBehavior is None:
             raise ValueError("suggestions require selectionBehavior (CDS Hooks 2.0)")
         if not self.suggestions and self.selectionBehavior is not None:
@@ -399,6 +432,7 @@ class Catalog:
         *,
         new_uuid: Callable[[], str] = lambda: str(uuid4()),
         subject: str | None = None,
+        drafts: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Render a finding as a CDS Hooks 2.0 card (no null or empty fields)."""
         card = self.card_meta(finding.topic)
@@ -419,7 +453,9 @@ class Catalog:
                 "topic": card.source.topic.model_dump(),
             },
         }
-        suggestions = _suggestions(card, finding.suggestions, subject)
+        from cds_service.card_actions import render_suggestions  # it renders with catalogue types
+
+        suggestions = render_suggestions(card, finding, subject, drafts)
         if suggestions:
             out["suggestions"] = suggestions
             out["selectionBehavior"] = card.selectionBehavior
@@ -547,47 +583,6 @@ def _detail(card: CardDefinition, finding: Finding) -> str:
     parts.append(DISCLAIMER)
     parts.append(_citations(card))
     return "\n\n".join(parts)
-
-
-def _service_request(action: ActionDef, subject: str | None) -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "resourceType": "ServiceRequest",
-        "status": "draft",
-        "intent": "proposal",
-        "code": {
-            "coding": [
-                {
-                    "system": action.order.system,
-                    "code": action.order.code,
-                    "display": action.order.display,
-                }
-            ],
-            "text": action.order.display,
-        },
-    }
-    if subject:
-        resource["subject"] = {"reference": subject}
-    return resource
-
-
-def _suggestions(card: CardDefinition, wanted: tuple[str, ...], subject: str | None) -> list[dict[str, Any]]:
-    declared = {s.id for s in card.suggestions}
-    unknown = [w for w in wanted if w not in declared]
-    if unknown:
-        raise RenderError(f"card {card.id!r}: undeclared suggestion(s) {unknown}")
-    out = []
-    for s in card.suggestions:  # declaration order, so cards are stable
-        if s.id not in wanted:
-            continue
-        item: dict[str, Any] = {"label": s.label, "uuid": s.uuid}
-        if s.isRecommended is not None:
-            item["isRecommended"] = s.isRecommended
-        item["actions"] = [
-            {"type": a.type, "description": a.description, "resource": _service_request(a, subject)}
-            for a in s.actions
-        ]
-        out.append(item)
-    return out
 
 
 # The clinician-readable catalogue document lives in ``catalogue_doc`` (re-exported).

@@ -58,7 +58,9 @@ def render_catalogue_markdown(catalog: Catalog) -> str:
             out += ["Suggestions (offered only when relevant):", ""]
             for s in c.suggestions:
                 codes = ", ".join(
-                    f"{ORDER_SYSTEMS[a.order.system]} {a.order.code} {a.order.display}" for a in s.actions
+                    f"{ORDER_SYSTEMS[a.order.system]} {a.order.code} {a.order.display}"
+                    if a.order is not None else f"{a.type} the draft order"
+                    for a in s.actions
                 )
                 out.append(f"- {s.label} ({codes})")
             out.append("")

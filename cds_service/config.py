@@ -55,6 +55,9 @@ class ClinicalSettings(BaseModel):
     d_dimer_age_adjust_over: int = 50
     # ABI <= 0.90 abnormal (2016 AHA/ACC PAD) [§2]
     abi_pad_max: float = 0.90
+    # Compression stockings/bandaging need an ABPI of at least 0.8 (NICE CKS "Leg ulcer -
+    # venous", SIGN 120); below it the order-sign compression card fires (issue 10)
+    abi_compression_min: float = 0.8
     # Obesity BMI >= 30 [§3]; low BMI < 18.5 is an assumption (no source gives a number) [§1.6]
     bmi_obesity_min: float = 30.0
     # Obesity counts as a DVT risk factor from a BMI at most this old, or from an active

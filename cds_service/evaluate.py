@@ -78,10 +78,12 @@ async def evaluate_document(
     *,
     patient_id: str | None = None,
     encounter_id: str | None = None,
-    service_id: str = "calf-pain-review",
+    service_id: str | None = None,
 ) -> dict[str, Any]:
     if document.get("resourceType") == "Bundle":
         document = request_from_bundle(document, patient_id, encounter_id)
+    if service_id is None:  # by the request's hook: order-sign goes to calf-safe-prescribing
+        service_id = "calf-safe-prescribing" if document.get("hook") == "order-sign" else "calf-pain-review"
     settings = settings.model_copy(update={"auth_enabled": False})
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)

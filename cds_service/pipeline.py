@@ -15,6 +15,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .clinical.engine import TOPICS, evaluate
+from .clinical.orders.engine import ORDER_TOPICS, evaluate_orders
 from .clinical.extract import VerdictCache, extract_facts, preload_models
 from .config import Settings
 from .record import PatientRecord
@@ -54,7 +55,7 @@ class Pipeline:
     @classmethod
     def load(cls, settings: Settings, cards_dir: Path | None = None) -> Pipeline:
         catalog = Catalog.load(cards_dir or settings.cards_dir or DEFAULT_CARDS_DIR)
-        catalog.require(TOPICS)  # every rule's topic has an active card, or no start-up
+        catalog.require((*TOPICS, *ORDER_TOPICS))  # every rule's topic has an active card
         preload_models()
         return cls(settings, Terminology.load(), catalog)
 
@@ -62,14 +63,21 @@ class Pipeline:
         return self.settings.evaluation_time or datetime.now(UTC)
 
     def cards(
-        self, record: PatientRecord, now: datetime | None = None
+        self, record: PatientRecord, now: datetime | None = None, *, orders: bool = False
     ) -> tuple[list[dict[str, Any]], list[IssuedCardInfo]]:
-        """Cards for one patient, and what was issued (for feedback attribution)."""
+        """Cards for one patient, and what was issued (for feedback attribution).
+
+        ``orders``: an order-sign call; ``record.drafts`` are the orders being signed and the
+        order-sign rules run instead of the chart-review ones."""
         at = now or self.now()
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         facts = extract_facts(record, self.terminology, at, self.verdicts)
-        findings = evaluate(facts, self.settings.clinical)
+        if orders:
+            findings = evaluate_orders(facts, self.settings.clinical)
+        else:
+            findings = evaluate(facts, self.settings.clinical)
+        drafts = {f"{r.get('resourceType')}/{r.get('id')}": r for r in record.drafts}
         cards: list[dict[str, Any]] = []
         issued: list[IssuedCardInfo] = []
         for finding in findings:
@@ -79,6 +87,7 @@ class Pipeline:
                 finding,
                 subject=f"Patient/{record.patient_id}",
                 new_uuid=partial(new_card_uuid, finding.topic, meta.version),
+                drafts=drafts,
             )
             cards.append(card)
             issued.append(IssuedCardInfo(uuid=card["uuid"], topic=finding.topic, version=meta.version))

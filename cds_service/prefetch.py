@@ -77,6 +77,14 @@ def belongs_to(resource: Resource, patient_id: str) -> bool:
     return False
 
 
+def belongs_to_or_unlinked(resource: Resource, patient_id: str) -> bool:
+    """A draft order of ``context.draftOrders``: the patient's, or naming no patient at all
+    (the EHR sends the session's orders; one naming another patient is dropped)."""
+    if not any(isinstance(resource.get(f), dict) for f in _PATIENT_FIELDS):
+        return True
+    return belongs_to(resource, patient_id)
+
+
 @dataclass(frozen=True, slots=True)
 class FetchPlan:
     key: str

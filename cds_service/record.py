@@ -20,6 +20,8 @@ class PatientRecord:
     encounter_id: str | None = None
     by_type: dict[str, list[Resource]] = field(default_factory=dict)
     ignored_other_patient: int = 0
+    # order-sign: the resources of ``context.draftOrders`` (the orders being signed)
+    drafts: list[Resource] = field(default_factory=list)
 
     def add(self, resource: Resource) -> None:
         rtype = resource.get("resourceType")

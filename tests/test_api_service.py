@@ -57,15 +57,19 @@ async def client(tmp_path: Path):
 
 # --- discovery -------------------------------------------------------------------------
 
-async def test_discovery_lists_calf_pain_review(client: httpx.AsyncClient) -> None:
+async def test_discovery_lists_both_services(client: httpx.AsyncClient) -> None:
     response = await client.get("/cds-services")
     assert response.status_code == 200  # D1
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert_valid(body, "discovery-response")
-    [svc] = body["services"]
-    assert svc["id"] == "calf-pain-review" and svc["hook"] == "patient-view"  # D2
-    assert svc["title"] and svc["description"]
+    review, prescribing = body["services"]
+    assert review["id"] == "calf-pain-review" and review["hook"] == "patient-view"  # D2
+    assert prescribing["id"] == "calf-safe-prescribing" and prescribing["hook"] == "order-sign"
+    # issue 10: the same prefetch templates as calf-pain-review
+    assert prescribing["prefetch"] == review["prefetch"]
+    for svc in (review, prescribing):
+        assert svc["title"] and svc["description"]
     assert not no_empty_values(body)  # D4
 
 
@@ -86,7 +90,11 @@ async def test_discovery_prefetch_uses_only_2_0_tokens(client: httpx.AsyncClient
 
 async def test_each_advertised_service_is_reachable(client: httpx.AsyncClient) -> None:
     for svc in (await client.get("/cds-services")).json()["services"]:  # D5
-        response = await client.post(f"/cds-services/{svc['id']}", json=patient_view(prefetch=empty_prefetch()))
+        body = patient_view(prefetch=empty_prefetch())
+        if svc["hook"] == "order-sign":
+            body["hook"] = "order-sign"
+            body["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection"}
+        response = await client.post(f"/cds-services/{svc['id']}", json=body)
         assert response.status_code == 200
 
 

@@ -98,11 +98,14 @@ def no_empty(node: Any) -> None:
 
 
 def test_every_rule_topic_has_an_active_card_with_matching_indicator(catalog: Catalog) -> None:
-    catalog.require(TOPICS)
-    assert set(catalog.topics) == set(TOPICS)
-    for topic in TOPICS:
+    from cds_service.clinical.orders.engine import ORDER_DEFAULT_INDICATORS, ORDER_TOPICS
+
+    catalog.require((*TOPICS, *ORDER_TOPICS))
+    assert set(catalog.topics) == set(TOPICS) | set(ORDER_TOPICS)
+    indicators = {**DEFAULT_INDICATORS, **ORDER_DEFAULT_INDICATORS}
+    for topic in (*TOPICS, *ORDER_TOPICS):
         meta = catalog.card_meta(topic)
-        assert meta.indicator == DEFAULT_INDICATORS[topic]
+        assert meta.indicator == indicators[topic]
         assert meta.source.topic.code == topic
 
 

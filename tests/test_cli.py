@@ -75,3 +75,15 @@ def test_serve_starts_and_answers_discovery(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_evaluate_sends_an_order_sign_request_to_calf_safe_prescribing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from orders_support import MANIFEST as ORDERS, with_prefetch
+
+    entry = ORDERS[0]
+    request = tmp_path / "order-sign.json"
+    request.write_text(json.dumps(with_prefetch(entry)))
+    assert main(["evaluate", str(request), "--at", entry["evaluationTime"]]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [c["source"]["topic"]["code"] for c in printed["cards"]] == entry["expectTopics"]

@@ -57,6 +57,8 @@ def test_every_route_is_documented() -> None:
     assert set(OPERATIONS) == {
         ("/cds-services", "get"), ("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get"),
         ("/cds-services/calf-pain-review", "post"), ("/cds-services/calf-pain-review/feedback", "post"),
+        ("/cds-services/calf-safe-prescribing", "post"),
+        ("/cds-services/calf-safe-prescribing/feedback", "post"),
     }
 
 

@@ -18,6 +18,7 @@ from ..models.feedback import FeedbackEntry, FeedbackRequest
 from ..models.request import HookRequest
 from ..outbound import call_scope
 from ..pipeline import IssuedCardInfo
+from ..prefetch import belongs_to_or_unlinked
 from .body import read_json, validate
 from .outcome import json_response
 from .state import AppState
@@ -118,7 +119,10 @@ async def _evaluate(
         hook_request.fhirServer,
         hook_request.access_token,
     )
+    if definition.draft_orders:
+        drafts = context["draftOrders"].get("entry") or []
+        record.drafts = [e["resource"] for e in drafts if belongs_to_or_unlinked(e["resource"], record.patient_id)]
     if record.ignored_other_patient:
         log.warning("ignored %d prefetched resources of other patients", record.ignored_other_patient)
-    cards, issued = state.pipeline.cards(record)
+    cards, issued = state.pipeline.cards(record, orders=definition.draft_orders)
     return cards, list(issued)

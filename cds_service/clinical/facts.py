@@ -98,6 +98,7 @@ class MedicationFact:
     started: datetime | None  # authoredOn / effective start
     resource_ref: str  # "MedicationRequest/abc"
     ended: datetime | None = None  # set on ``recent_medications`` only
+    draft: bool = False  # an unsigned order of an order-sign call (``PatientFacts.drafts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,17 @@ class ProcedureFact:
     resource_ref: str
 
 
+@dataclass(frozen=True, slots=True)
+class DraftOrderFact:
+    """One unsigned ServiceRequest or DeviceRequest of an order-sign call (``draftOrders``)."""
+
+    groups: frozenset[str]  # order groups, e.g. ``compression`` (clinical/orders/devices.py)
+    display: str
+    resource_ref: str  # "ServiceRequest/abc" or "DeviceRequest/abc"
+    authored: datetime | None = None
+    draft: bool = True
+
+
 @dataclass(slots=True)
 class PatientFacts:
     """Everything the rules may read about one patient at one evaluation time."""
@@ -164,6 +176,9 @@ class PatientFacts:
     labs: dict[str, list[LabResult]] = field(default_factory=dict)
     findings: list[ClinicalFinding] = field(default_factory=list)
     procedures: list[ProcedureFact] = field(default_factory=list)
+    # order-sign only: the draft orders being signed, marked ``draft`` (never in ``medications``)
+    drafts: list[MedicationFact] = field(default_factory=list)
+    draft_orders: list[DraftOrderFact] = field(default_factory=list)
     skipped_resources: int = 0  # resources that failed validation
     ignored_lab_results: int = 0  # lab results in a group but with an unknown unit
 

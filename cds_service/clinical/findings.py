@@ -33,6 +33,15 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """The medication an ``update`` suggestion puts on a draft order (order-sign)."""
+
+    system: str
+    code: str
+    display: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """A rule's conclusion for one card topic.
 
@@ -45,3 +54,7 @@ class Finding:
     values: Mapping[str, str]
     evidence: tuple[Evidence, ...] = ()
     suggestions: tuple[str, ...] = field(default=())
+    # order-sign: the draft order the card concerns ("MedicationRequest/<id>"), named in the
+    # detail and in every action; ``replacement`` feeds the card's ``update`` action.
+    draft_order: str | None = None
+    replacement: Replacement | None = None

@@ -19,6 +19,8 @@ class ServiceDefinition:
     context_model: type[BaseModel]
     usage_requirements: str | None = None
     extension: Mapping[str, Any] = field(default_factory=dict)
+    # order-sign: context.draftOrders are facts (drafts) and the order-sign rules run
+    draft_orders: bool = False
 
     def discovery_entry(self) -> dict[str, Any]:
         """The service's entry in ``GET /cds-services`` (no empty optional fields)."""

@@ -19,7 +19,8 @@ Reading rules (clinical.md §0, and docs/terminology.md "Reading real EHR data")
 - conditions: refuted / entered-in-error dropped; every other condition is returned with
   ``active`` telling current from historical;
 - encounter reasons and coded symptom Observations become findings;
-- procedures: completed only.
+- procedures: completed only;
+- draft orders (order-sign ``context.draftOrders``): any status, kept apart as drafts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from cds_service.clinical.extract.common import (
     preload_models,
 )
 from cds_service.clinical.extract.conditions import ConditionsReader
+from cds_service.clinical.extract.drafts import DraftsReader
 from cds_service.clinical.extract.labs import LabsReader
 from cds_service.clinical.extract.medications import MedicationsReader
 from cds_service.clinical.extract.procedures import ProceduresReader
@@ -47,7 +49,8 @@ __all__ = ["VerdictCache", "extract_facts", "parse_datetime", "preload_models", 
 log = logging.getLogger(__name__)
 
 
-class _Extractor(MedicationsReader, LabsReader, ConditionsReader, ProceduresReader, ExtractorBase):
+class _Extractor(MedicationsReader, LabsReader, ConditionsReader, ProceduresReader, DraftsReader,
+                 ExtractorBase):
     """One extraction run over every resource kind."""
 
 
@@ -65,6 +68,8 @@ def extract_facts(record: PatientRecord, terminology: Terminology, now: datetime
     ex.conditions(facts)
     ex.encounter(facts)
     ex.procedures(facts)
+    if record.drafts:
+        ex.drafts(facts)  # order-sign only: the orders being signed
     facts.skipped_resources = sum(ex.skipped.values())
     facts.ignored_lab_results = ex.ignored_units
     for rtype, count in sorted(ex.skipped.items()):

@@ -39,6 +39,7 @@ _ICD_LATERALITY = {"M79661": "right", "M79662": "left", "M79604": "right", "M796
 def _models() -> dict[str, Any]:
     """The fhir.resources R4B model class of each resource type we validate."""
     from fhir.resources.R4B.condition import Condition
+    from fhir.resources.R4B.devicerequest import DeviceRequest
     from fhir.resources.R4B.encounter import Encounter
     from fhir.resources.R4B.medication import Medication
     from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -46,9 +47,11 @@ def _models() -> dict[str, Any]:
     from fhir.resources.R4B.observation import Observation
     from fhir.resources.R4B.patient import Patient
     from fhir.resources.R4B.procedure import Procedure
+    from fhir.resources.R4B.servicerequest import ServiceRequest
 
     return {
         "Condition": Condition,
+        "DeviceRequest": DeviceRequest,
         "Encounter": Encounter,
         "Medication": Medication,
         "MedicationRequest": MedicationRequest,
@@ -56,6 +59,7 @@ def _models() -> dict[str, Any]:
         "Observation": Observation,
         "Patient": Patient,
         "Procedure": Procedure,
+        "ServiceRequest": ServiceRequest,
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from cds_service.clinical.facts import ClinicalFinding, LabResult, MedicationFact, PatientFacts
-from cds_service.clinical.findings import Evidence, Finding, Indicator
+from cds_service.clinical.findings import Evidence, Finding, Indicator, Replacement
 from cds_service.clinical.rules.chart import current_in, finding_evidence, medication_evidence
 from cds_service.clinical.rules.labs import lab_evidence
 from cds_service.clinical.rules.symptoms import symptom_evidence
@@ -56,6 +56,8 @@ class FindingBuilder:
         *,
         suggestions: Iterable[str] = (),
         indicator: Indicator | None = None,
+        draft_order: str | None = None,
+        replacement: Replacement | None = None,
     ) -> Finding:
         return Finding(
             topic=self.topic,
@@ -63,4 +65,6 @@ class FindingBuilder:
             values=dict(values),
             evidence=tuple(self.evidence),
             suggestions=tuple(suggestions),
+            draft_order=draft_order,
+            replacement=replacement,
         )
