@@ -37,8 +37,14 @@ lock: $(VENV)/bin/python
 catalogue: $(VENV)/bin/python
 	$(VENV)/bin/python tools/gen_catalogue.py
 
+# Rebuild cds_service/data/terminology.json from ../shared/valuesets and tools/sources,
+# refresh the summary of the codes ../shared/patients carries, and regenerate
+# docs/terminology.md (a test checks the committed doc against the committed data).
 terminology: $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[terminology]'
+	$(VENV)/bin/python tools/scan_patient_codes.py
 	$(VENV)/bin/python tools/build_terminology.py
+	$(VENV)/bin/python tools/gen_terminology_doc.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -177,7 +177,7 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> int:
         # without bound (native memory; 16 connections, 200 KB bodies) and stayed flat
         # under asyncio at the same throughput (docs/benchmark.md, "memory").
         loop="asyncio",
-        # h11 with head/body read timeouts, a header size limit and a connection cap
+        # httptools with head/body read timeouts, a header size limit and a connection cap
         # (cds_service/server.py; settings CALF_CDS_SERVER_*).
         **uvicorn_options(settings),
     )
@@ -205,12 +205,25 @@ def _parse_at(text: str) -> datetime | str:
         return f"--at {text!r} is not an ISO 8601 date-time (e.g. 2026-11-21T12:00:00Z)"
 
 
+MMAP_THRESHOLD_ENV = "MALLOC_MMAP_THRESHOLD_"
+
+
 def _fixed_mmap_threshold(threshold: int = 256 * 1024) -> None:
     """Large buffers (response bodies, inflated gzip) go straight to mmap and back to the
     OS when freed. glibc otherwise raises its mmap threshold after the first large free,
-    and a gzip bomb's 8 MiB buffers then stay in the heap for good (bench/soak.py)."""
+    and a gzip bomb's 8 MiB buffers then stay in the heap for good (bench/soak.py).
+
+    Set here with ``mallopt`` (this process: the only one with ``--workers 1``) and, for
+    the processes ``--workers N`` spawns, as glibc's ``MALLOC_MMAP_THRESHOLD_`` variable,
+    which every new process reads when its allocator starts (glibc manual, "Memory
+    Allocation Tunables"; a fixed value also stops the dynamic rise). An operator's own
+    value of the variable is kept.
+    """
     import ctypes
     import ctypes.util
+
+    value = os.environ.setdefault(MMAP_THRESHOLD_ENV, str(threshold))
+    threshold = int(value) if value.isdigit() else threshold
 
     name = ctypes.util.find_library("c")
     if not name or not sys.platform.startswith("linux"):

@@ -23,7 +23,8 @@ STATIN_INTERACTING = "statin-interacting"  # clinical.md §1.5 (advisory co-fact
 # --- lab groups (values in canonical units) -----------------------------------------
 POTASSIUM = "potassium"  # mmol/L
 MAGNESIUM = "magnesium"  # mmol/L (serum/plasma only)
-VITAMIN_D = "vitamin-d-25oh"  # ng/mL
+VITAMIN_D = "vitamin-d-25oh"  # ng/mL: total 25-OH vitamin D (D2 + D3)
+VITAMIN_D3 = "vitamin-d3-25oh"  # ng/mL: the 25-OH vitamin D3 fraction alone (1989-3, 14635-7)
 CK = "ck"  # U/L
 D_DIMER = "d-dimer"  # ng/mL FEU
 TSH = "tsh"  # mIU/L
@@ -83,6 +84,7 @@ RANOLAZINE = "ranolazine"
 DRONEDARONE = "dronedarone"
 DIGOXIN = "digoxin"
 CORTICOSTEROID_SYSTEMIC = "corticosteroid-systemic"
+VITAMIN_D2_SUPPLEMENT = "vitamin-d2"  # ergocalciferol: a D3-fraction result misses it
 CORTICOSTEROID_LOCAL = "corticosteroid-local"  # topical/ophthalmic/otic/inhaled: not systemic
 # Condition / finding groups
 LOWER_LEG_FRACTURE = "lower-leg-fracture"

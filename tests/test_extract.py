@@ -263,7 +263,7 @@ def test_magnesium_mg_dl_and_rbc_rejected(t: Terminology) -> None:
 
 
 def test_vitamin_d_nmol(t: Terminology) -> None:
-    [r] = extract_facts(record(obs("v1", "14635-7", 37.44, unit="nmol/L")), t, NOW).labs[F.VITAMIN_D]
+    [r] = extract_facts(record(obs("v1", "14635-7", 37.44, unit="nmol/L")), t, NOW).labs[F.VITAMIN_D3]
     assert r.value == pytest.approx(15.0) and r.unit == "ng/mL"
 
 

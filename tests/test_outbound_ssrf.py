@@ -10,6 +10,7 @@ guarded httpx client, the sockets.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from cds_service.auth import AuthConfig, JwtVerifier
+from cds_service.auth.jku import JkuKeySets
 from cds_service.errors import OutboundRefused
 from cds_service.outbound import AddressPolicy, GuardedBackend, backend_of, guarded_client, system_resolver
 from cds_service.outbound.policy import TargetPolicy
@@ -271,9 +273,9 @@ async def test_jku_fetch_goes_through_the_same_guard(
         config = AuthConfig(trusted_issuers=("https://ehr.example.test",), issuer_jwks={},
                             jku_allowlist=(jku,))
         http = prod_client(networks=networks)
-        verifier = JwtVerifier(config, http)
+        assert JwtVerifier(config, http)  # the app's verifier fetches through JkuKeySets
         with pytest.raises(Exception) as caught:  # the verifier's internal refusal
-            await verifier._fetch_jwks(jku)
+            await JkuKeySets(http, time.time, config.jwks_cache_s).fetch(jku)
         await http.aclose()
     assert str(caught.value) == "jku fetch failed"
     if networks:

@@ -20,7 +20,7 @@ NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 CFG = ClinicalSettings()
 
 UNITS = {
-    F.POTASSIUM: "mmol/L", F.MAGNESIUM: "mmol/L", F.VITAMIN_D: "ng/mL", F.CK: "U/L",
+    F.POTASSIUM: "mmol/L", F.MAGNESIUM: "mmol/L", F.VITAMIN_D: "ng/mL", F.VITAMIN_D3: "ng/mL", F.CK: "U/L",
     F.D_DIMER: "ng/mL", F.TSH: "mIU/L", F.EGFR: "mL/min/1.73m2", F.CREATININE: "mg/dL",
     F.HBA1C: "%", F.BMI: "kg/m2", F.ABI: "ratio",
 }

@@ -28,6 +28,7 @@ class Served:
     port: int
     log: Path
     metrics_dir: Path
+    pid: int
 
     def log_lines(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if line.strip()]
@@ -54,7 +55,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"stale samples of an earlier run")
     port = _free_port()
-    env = {**os.environ, "CALF_CDS_DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+    env = {**{k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"},
+           "CALF_CDS_DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
            "CALF_CDS_PROFILE": "dev", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
            "CALF_CDS_LOG_FORMAT": "json"}
     log = root / "serve.log"
@@ -75,7 +77,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             time.sleep(0.2)
         else:
             pytest.fail("service did not become ready:\n" + log.read_text())
-        yield Served(base, port, log, metrics_dir)
+        yield Served(base, port, log, metrics_dir, process.pid)
     finally:
         process.terminate()
         try:
@@ -136,3 +138,30 @@ def test_a_client_hanging_up_mid_body_is_one_info_line(served: Served) -> None:
     assert not [line for line in served.log_lines() if json.loads(line)["level"] in ("ERROR", "CRITICAL")]
     # The service is still fine afterwards.
     assert httpx.get(served.base + "/healthz", trust_env=False).status_code == 200
+
+
+def _worker_pids(parent: int) -> list[int]:
+    """The uvicorn worker processes (multiprocessing spawn children) of ``parent``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator setting")
+def test_every_worker_starts_with_the_fixed_mmap_threshold(served: Served) -> None:
+    """glibc reads MALLOC_MMAP_THRESHOLD_ when a process's allocator starts: every spawned
+    worker must have it in its own start-up environment (not only the supervisor's mallopt)."""
+    workers = _worker_pids(served.pid)
+    assert len(workers) == WORKERS
+    for pid in workers:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_MMAP_THRESHOLD_=262144" in environ, pid

@@ -167,3 +167,53 @@ def test_requests_over_the_concurrency_limit_get_503_with_retry_after(server: tu
     assert response.status_code == 503
     assert response.headers["retry-after"] == "3"
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_many_headers_over_the_limit_get_an_operation_outcome(server: tuple[int, Path]) -> None:
+    """The limit counts the whole head (request line and every header), not one line."""
+    headers = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 100) for i in range(MAX_HEADER_BYTES // 100 + 10))
+    with connect(server[0]) as sock:
+        try:
+            sock.sendall(b"GET /cds-services HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data, _ = read_until_closed(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    outcome = json.loads(body)
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert str(MAX_HEADER_BYTES) in outcome["issue"][0]["diagnostics"]
+
+
+def test_an_endless_header_line_is_refused_without_waiting_for_its_end(server: tuple[int, Path]) -> None:
+    """A head that never ends is cut off once it passes the limit, not buffered until the
+    header timeout."""
+    with connect(server[0]) as sock:
+        started = time.monotonic()
+        try:
+            sock.sendall(b"GET /cds-services HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEADER_BYTES * 4))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data, _ = read_until_closed(sock)
+        elapsed = time.monotonic() - started
+    assert data.startswith(b"HTTP/1.1 400")
+    assert elapsed < HEADER_TIMEOUT_S
+
+
+def test_a_stalled_keep_alive_request_head_gets_408(server: tuple[int, Path]) -> None:
+    """The header timeout also runs for the second request on a kept-alive connection."""
+    with connect(server[0]) as sock:
+        sock.sendall(b"GET /cds-services HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += sock.recv(65536)
+        head, _, rest = first.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        while len(rest) < length:
+            rest += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /cds-services HTTP/1.1\r\nHo")
+        data, elapsed = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 408")
+    assert elapsed < HEADER_TIMEOUT_S + MARGIN_S

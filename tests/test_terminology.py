@@ -132,7 +132,7 @@ def test_name_fallback_negatives(t: Terminology, text: str) -> None:
 @pytest.mark.parametrize(("loinc", "group"), [
     ("2823-3", F.POTASSIUM), ("6298-4", F.POTASSIUM), ("77142-8", F.POTASSIUM),
     ("19123-9", F.MAGNESIUM), ("2601-3", F.MAGNESIUM),
-    ("62292-8", F.VITAMIN_D), ("1989-3", F.VITAMIN_D), ("14635-7", F.VITAMIN_D),
+    ("62292-8", F.VITAMIN_D), ("1989-3", F.VITAMIN_D3), ("14635-7", F.VITAMIN_D3),
     ("2157-6", F.CK), ("48065-7", F.D_DIMER), ("48066-5", F.D_DIMER), ("3016-3", F.TSH),
     ("98979-8", F.EGFR), ("33914-3", F.EGFR), ("2160-0", F.CREATININE),
     ("14682-9", F.CREATININE), ("4548-4", F.HBA1C), ("17856-6", F.HBA1C), ("4549-2", F.HBA1C),
@@ -261,7 +261,7 @@ def test_groups_match_facts_constants(t: Terminology) -> None:
                         F.ORGAN_TRANSPLANT}
     assert set(t.condition_sources) == condition_groups
     assert set(t.procedure_sources) == {F.SURGERY, F.LIMB_IMMOBILISATION, F.LEG_SURGERY, F.LEG_CAST}
-    assert set(t.lab_units) == {F.POTASSIUM, F.MAGNESIUM, F.VITAMIN_D, F.CK, F.D_DIMER, F.TSH,
+    assert set(t.lab_units) == {F.POTASSIUM, F.MAGNESIUM, F.VITAMIN_D, F.VITAMIN_D3, F.CK, F.D_DIMER, F.TSH,
                                 F.EGFR, F.CREATININE, F.HBA1C, F.BMI, F.ABI}
     classes = {c for e in t.ingredients.values() for c in e["classes"]}
     assert classes == {F.STATIN, F.DIURETIC_THIAZIDE, F.DIURETIC_LOOP, F.DIURETIC_CAI,
@@ -269,7 +269,7 @@ def test_groups_match_facts_constants(t: Terminology) -> None:
                        F.FLUOROQUINOLONE, F.CYP3A4_STRONG_INHIBITOR, F.FIBRATE, F.GEMFIBROZIL,
                        F.CICLOSPORIN, F.DANAZOL, F.AMIODARONE, F.VERAPAMIL, F.DILTIAZEM,
                        F.AMLODIPINE, F.RANOLAZINE, F.DRONEDARONE, F.DIGOXIN,
-                       F.CORTICOSTEROID_SYSTEMIC}
+                       F.CORTICOSTEROID_SYSTEMIC, F.VITAMIN_D2_SUPPLEMENT}
 
 
 def test_observation_search_codes(t: Terminology) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from cds_service.clinical.facts import (
     ABI, BMI, CK, CREATININE, D_DIMER, EGFR, HBA1C, MAGNESIUM, POTASSIUM, TSH, VITAMIN_D,
+    VITAMIN_D3,
 )
 from cds_service.terminology import units
 from cds_service.terminology.units import MOLAR_FACTORS, assay_basis, normalise
@@ -22,6 +23,7 @@ CASES = [
     (MAGNESIUM, 0.65, "mmol/L", None, "2601-3", 0.65, "mmol/L"),
     (VITAMIN_D, 18, "ng/mL", None, "62292-8", 18.0, "ng/mL"),
     (VITAMIN_D, 49.92, "nmol/L", None, "14635-7", 20.0, "ng/mL"),
+    (VITAMIN_D3, 49.92, "nmol/L", None, "14635-7", 20.0, "ng/mL"),  # the D3 fraction alike
     (VITAMIN_D, 49920, "pmol/L", None, "14635-7", 20.0, "ng/mL"),
     (VITAMIN_D, 18, "ug/L", None, None, 18.0, "ng/mL"),
     (CK, 250, "U/L", None, "2157-6", 250.0, "U/L"),
@@ -100,5 +102,5 @@ def test_assay_basis() -> None:
 
 
 def test_every_group_has_a_canonical_unit() -> None:
-    assert set(units.CANONICAL_UNITS) == {POTASSIUM, MAGNESIUM, VITAMIN_D, CK, D_DIMER, TSH,
+    assert set(units.CANONICAL_UNITS) == {POTASSIUM, MAGNESIUM, VITAMIN_D, VITAMIN_D3, CK, D_DIMER, TSH,
                                           EGFR, CREATININE, HBA1C, BMI, ABI}

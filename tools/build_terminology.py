@@ -27,6 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from build_conditions import build_conditions, build_procedures
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = Path("/work/shared/valuesets")
 OUTPUT = REPO_ROOT / "cds_service" / "data" / "terminology.json"
@@ -56,6 +58,7 @@ DRONEDARONE = "dronedarone"
 DIGOXIN = "digoxin"
 CORTICOSTEROID = "corticosteroid-systemic"
 CORTICOSTEROID_LOCAL = "corticosteroid-local"
+VITAMIN_D2 = "vitamin-d2"
 
 SYSTEM_KEYS = {
     "http://snomed.info/sct": "sct",
@@ -104,6 +107,11 @@ LABEL_SOURCES: dict[str, dict[str, Any]] = {
                  "2017) carries the same boxed warning",
         "url": "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-fda-updates-warnings-oral-and-injectable-fluoroquinolone-antibiotics",
     },
+    "name:ergocalciferol": {
+        "title": "Ergocalciferol (vitamin D2), RxNorm ingredient name; no product list is "
+                 "shipped, so products are matched by the ingredient name in their display "
+                 "or text (clinical.md §0.1 path c)",
+    },
     "vsac:2.16.840.1.113762.1.4.1213.125": {
         "title": "VSAC Digoxin (cited by HL7 PDDI-CDS valueset-digoxin; no expansion "
                  "published there, members matched by name)",
@@ -137,6 +145,7 @@ LABEL_GROUPS: list[tuple[str, list[str], str, list[str]]] = [
     ("diltiazem", [DILTIAZEM, INTERACTING], "label:simvastatin", []),
     ("amlodipine", [AMLODIPINE, INTERACTING], "label:simvastatin", []),
     ("digoxin", [DIGOXIN], "vsac:2.16.840.1.113762.1.4.1213.125", []),
+    ("ergocalciferol", [VITAMIN_D2], "name:ergocalciferol", ["vitamin d2"]),
     *[(n, [FLUOROQUINOLONE], "fda:fluoroquinolone-boxed-warning", []) for n in (
         "ciprofloxacin", "levofloxacin", "moxifloxacin", "ofloxacin", "norfloxacin",
         "gemifloxacin", "delafloxacin")],
@@ -156,6 +165,28 @@ SYSTEMIC_ONLY = {FLUOROQUINOLONE: None, CORTICOSTEROID: CORTICOSTEROID_LOCAL, CY
                  CICLOSPORIN: None, INTERACTING: None}
 
 
+class Tracked(defaultdict):  # type: ignore[type-arg]
+    """code -> ingredient names, remembering which source each code came from: every
+    access while ``source`` is set records it (all accesses here are additions)."""
+
+    def __init__(self) -> None:
+        super().__init__(set)
+        self.source: str | None = None
+        self.origin: dict[str, set[str]] = defaultdict(set)
+
+    def __getitem__(self, key: str) -> set[str]:
+        if self.source:
+            self.origin[key].add(self.source)
+        return super().__getitem__(key)
+
+    def by_source(self) -> dict[str, list[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
+        for code, sources in self.origin.items():
+            for sid in sources:
+                out[sid].add(code)
+        return {sid: sorted(codes, key=int) for sid, codes in sorted(out.items())}
+
+
 class Builder:
     """Collects sources and groups while reading the shared files."""
 
@@ -167,9 +198,11 @@ class Builder:
     def vsac(self, folder: str, oid: str) -> tuple[str, list[dict[str, str]]]:
         """Read one VSAC ValueSet JSON; register it as a source; return (id, contains)."""
         matches = sorted((self.src / folder).glob(f"ValueSet-{oid}-*.json"))
-        if len(matches) != 1:
-            raise SystemExit(f"expected one file for {folder}/{oid}, found {matches}")
-        path = matches[0]
+        vendored = sorted((VENDORED / folder).glob(f"ValueSet-{oid}-*.json"))
+        if len(matches) + len(vendored) != 1:
+            raise SystemExit(f"expected one file for {folder}/{oid}, found {matches + vendored}")
+        path = (matches + vendored)[0]
+        shipped = "tools/sources/" if vendored else ""
         vs = json.loads(path.read_text())
         expansion = vs.get("expansion", {})
         year = folder.rsplit("-", 1)[-1]
@@ -177,12 +210,20 @@ class Builder:
         self.sources[sid] = {
             "title": vs.get("title") or vs.get("name"),
             "oid": oid,
-            "file": f"{folder}/{path.name}",
+            "file": f"{shipped}{folder}/{path.name}",
             "version": vs.get("version"),
             "expansion": expansion.get("identifier") or expansion.get("timestamp"),
             "origin": REPO_2021 if year == "2021" else REPO_2025,
         }
         return sid, list(expansion.get("contains", []))
+
+    def vsac_files(self) -> list[tuple[str, str]]:
+        """(folder, path) of every VSAC expansion available: shared, then vendored."""
+        out = []
+        for root in (self.src, VENDORED):
+            for folder in ("vsac-ecqm-2021", "vsac-ecqm-2025"):
+                out += [(folder, str(p)) for p in sorted((root / folder).glob("ValueSet-*.json"))]
+        return out
 
     def add_source(self, sid: str, **fields: Any) -> str:
         self.sources[sid] = fields
@@ -346,6 +387,16 @@ LIPID_MEDNAMES = {
     "PITAVASTATIN": "pitavastatin", "CERIVASTATIN": "cerivastatin",
     "GEMFIBROZIL": "gemfibrozil", "FENOFIBRATE": "fenofibrate", "RED YEAST RICE": "red yeast rice",
 }
+# VSAC medication sets (2025, vendored in tools/sources) whose products give codes to the
+# issue-7 classes (fluoroquinolones, clarithromycin, digoxin, verapamil, diltiazem,
+# amlodipine, prednisone, cyclosporine ...)
+ISSUE7_PRODUCT_SETS = ("2.16.840.1.113883.3.464.1003.196.12.1001",  # Antibiotic Medications for Pharyngitis
+                       "2.16.840.1.113883.3.464.1003.1065",  # Digoxin Medications
+                       "2.16.840.1.113762.1.4.1248.164",  # Antihypertensives
+                       "2.16.840.1.113762.1.4.1248.364")  # Immunosuppressive Drugs for Urology Care
+ISSUE7_PRODUCT_CLASSES = {FLUOROQUINOLONE, CYP3A4, DIGOXIN, VERAPAMIL, DILTIAZEM, AMLODIPINE,
+                          AMIODARONE, CORTICOSTEROID, CICLOSPORIN, DANAZOL, RANOLAZINE,
+                          DRONEDARONE, FIBRATE, GEMFIBROZIL}
 # Brand names that are ordinary words or too short to match safely as text.
 BRAND_STOPLIST = {"salix", "salix - substance", "disal", "aqua", "edema"}
 
@@ -367,7 +418,8 @@ def build_medications(b: Builder) -> dict[str, Any]:
         "ssmithm:diuretic_ingredients", title="Diuretic ingredients (IN/PIN/MIN, historical)",
         oid=None, file="rxnorm-drug-lists/diuretic_ingredients_rxnorm_historical.csv",
         version="historical RxNorm", expansion=None, origin=REPO_SSMITH)
-    ingredient_codes: dict[str, set[str]] = defaultdict(set)  # IN/MIN/PIN/BN -> ingredients
+    ingredient_codes = Tracked()  # IN/MIN/PIN/BN -> ingredients
+    ingredient_codes.source = hist_sid
     hist_rows = b.csv_rows("diuretic_ingredients_rxnorm_historical.csv")
     for row in hist_rows:
         if row["TTY"] != "IN":
@@ -400,17 +452,21 @@ def build_medications(b: Builder) -> dict[str, Any]:
         return {all_names[m.group(0).lower()] for m in rx.finditer(text)}
 
     for name, entry in table.items():
+        ingredient_codes.source = ("calf_pain_drug_codes" if entry["source"].startswith("calf_pain")
+                                   else "clinical.md")
         for code in entry["rxnorm"]:
             ingredient_codes[code].add(name)
+    ingredient_codes.source = hist_sid
     for row in hist_rows:  # MIN/PIN rows: ingredients by name
         if row["TTY"] in ("MIN", "PIN"):
             found = names_in(row["STR"])
             if found:
                 ingredient_codes[row["RXCUI"]] |= found
+    ingredient_codes.source = "clinical.md"  # §1.2 statin combination MINs
     for code, names in STATIN_MIN.items():
         ingredient_codes[code] |= set(names)
 
-    products: dict[str, set[str]] = defaultdict(set)
+    products = Tracked()
     brands: dict[str, set[str]] = defaultdict(set)
     class_sources: dict[str, set[str]] = defaultdict(set)
 
@@ -435,6 +491,7 @@ def build_medications(b: Builder) -> dict[str, Any]:
                         ("vsac-ecqm-2025", "2.16.840.1.113883.3.526.3.1574"),
                         ("vsac-ecqm-2025", "2.16.840.1.113883.3.526.3.1575")]:
         sid, contains = b.vsac(folder, oid)
+        products.source = sid
         for c in contains:
             found = names_in(c.get("display", ""))
             if not any(STATIN in table[n]["classes"] for n in found):
@@ -450,6 +507,7 @@ def build_medications(b: Builder) -> dict[str, Any]:
         "ssmithm:lipid_lowering", title="Lipid-lowering RxCUIs (statins, fibrates, ezetimibe, niacin)",
         oid=None, file="rxnorm-drug-lists/lipid_lowering_rxnorm_2021.csv", version="RxNorm 2021-01",
         expansion=None, origin=REPO_SSMITH)
+    products.source = ingredient_codes.source = lipid_sid
     for row in b.csv_rows("lipid_lowering_rxnorm_2021.csv"):
         declared = {LIPID_MEDNAMES[m] for m in (row["medname1"], row["medname2"])
                     if m in LIPID_MEDNAMES}
@@ -475,6 +533,7 @@ def build_medications(b: Builder) -> dict[str, Any]:
         "ssmithm:diuretic_products", title="Diuretic products (SCD/SBD/SCDF/SCDG...)",
         oid=None, file="rxnorm-drug-lists/diuretic_products_rxnorm_2026-05.csv",
         version="RxNorm 2026-05", expansion=None, origin=REPO_SSMITH)
+    products.source = diu_sid
     for row in b.csv_rows("diuretic_products_rxnorm_2026-05.csv"):
         declared = {all_names.get(row["ingredient_name"].lower(), row["ingredient_name"].lower())}
         declared = {"ethacrynic acid" if d.startswith("ethacryn") else d for d in declared}
@@ -488,6 +547,7 @@ def build_medications(b: Builder) -> dict[str, Any]:
             add_brand(m.group(1), found)
         note(found, diu_sid)
     sid, contains = b.vsac("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1248.170")
+    products.source = sid
     for c in contains:
         found = names_in(c.get("display", ""))
         if not found:
@@ -501,6 +561,7 @@ def build_medications(b: Builder) -> dict[str, Any]:
                              ("torsemide", "torsemide"), ("ethacrynate", "ethacrynic acid"),
                              ("spironolactone", "spironolactone"), ("eplerenone", "eplerenone")]:
         sid, concepts = b.pddi(drug)
+        products.source = ingredient_codes.source = sid
         for system, code, display in concepts:
             if SYSTEM_KEYS.get(system) != "rxnorm":
                 continue
@@ -522,13 +583,19 @@ def build_medications(b: Builder) -> dict[str, Any]:
             ex_sid, ex_concepts = b.pddi(f"{drug}-exclude", vendored=True)
             excluded = {code for _, code, _ in ex_concepts}
             class_sources[CORTICOSTEROID].add(ex_sid)
+        products.source = ingredient_codes.source = sid
         for system, code, display in concepts:
             if SYSTEM_KEYS.get(system) != "rxnorm" or code in excluded or local.search(display):
                 continue
             if display.strip().lower() == drug:
                 ingredient_codes[code].add(drug)
             elif any(ch.isdigit() for ch in display):
-                products[code] |= names_in(display) | {drug}
+                found = names_in(display) | {drug}
+                # fluoroquinolone + corticosteroid products are ear drops only (Ciprodex,
+                # Cipro HC); their component names carry no route, so they are dropped
+                if any(FLUOROQUINOLONE in table[n]["classes"] for n in found):
+                    continue
+                products[code] |= found
             else:
                 continue
             class_sources[CORTICOSTEROID].add(sid)
@@ -550,6 +617,7 @@ def build_medications(b: Builder) -> dict[str, Any]:
         "pedsnet:acetazolamide", title="Acetazolamide RxNorm concepts (OMOP export)", oid=None,
         file="rxnorm-drug-lists/acetazolamide_rxnorm_omop.csv", version="OMOP vocabulary export",
         expansion=None, origin=REPO_PEDSNET)
+    products.source = ingredient_codes.source = aceta_sid
     for row in b.csv_rows("acetazolamide_rxnorm_omop.csv"):
         found = names_in(row["name"]) | {"acetazolamide"}
         if row["rxcui"] == row["ingredient_rxcui"]:
@@ -567,11 +635,28 @@ def build_medications(b: Builder) -> dict[str, Any]:
                 "2.16.840.1.113883.3.464.1003.196.12.1357",
                 "2.16.840.1.113883.3.464.1003.196.12.1419"):
         sid, contains = b.vsac("vsac-ecqm-2021", oid)
+        products.source = sid
         for c in contains:
             found = names_in(c.get("display", ""))
             if any(ESTROGEN in table[n]["classes"] for n in found):
                 products[c["code"]] |= found
                 note(found, sid)
+
+    # (7) issue-7 classes: RxNorm clinical/branded drugs of VSAC medication sets whose name
+    # holds the ingredient (an SCD/SBD name lists its ingredients: the RxNorm ingredient ->
+    # product relationship); local routes are skipped (systemic exposure only).
+    for oid in ISSUE7_PRODUCT_SETS:
+        sid, contains = b.vsac("vsac-ecqm-2025", oid)
+        products.source = sid
+        for c in contains:
+            display = c.get("display", "")
+            found = names_in(display)
+            hit = {cl for n in found for cl in table[n]["classes"]} & ISSUE7_PRODUCT_CLASSES
+            if not hit or local.search(display) or not any(ch.isdigit() for ch in display):
+                continue
+            products[c["code"]] |= found
+            note(found, sid)
+    products.source = ingredient_codes.source = None
 
     for n, e in table.items():
         for c in e["classes"]:
@@ -592,6 +677,9 @@ def build_medications(b: Builder) -> dict[str, Any]:
                             "aliases": e["aliases"], "verified": e["verified"], "source": e["source"]}
                         for n, e in sorted(table.items())},
         "rxnorm_ingredient_level": {k: sorted(v) for k, v in sorted(ingredient_codes.items())},
+        # where each RxNorm code came from: source id -> codes (products and ingredient level)
+        "rxnorm_code_sources": {"products": products.by_source(),
+                                "ingredient_level": ingredient_codes.by_source()},
         "rxnorm_products": {k: sorted(v) for k, v in sorted(products.items(), key=lambda kv: int(kv[0]))},
         "brand_names": brand_out,
         "atc_combinations": ATC_COMBINATIONS,
@@ -652,7 +740,11 @@ def build_labs(b: Builder) -> dict[str, Any]:
     # 25-OH vitamin D: total (62292-8), D3 (1989-3; some labs report the total under it),
     # D3 molar (14635-7). NOT 49054-0 (D2 fraction alone: low whenever the patient takes no
     # D2, so it would flag false deficiency) and NEVER 1990-1 (cholecalciferol itself).
-    from_compiled("vitamin-d-25oh", "ng/mL", "vitamin_d_25oh", {"62292-8", "1989-3", "14635-7"})
+    from_compiled("vitamin-d-25oh", "ng/mL", "vitamin_d_25oh", {"62292-8"})
+    # The D3 fraction (1989-3 mass, 14635-7 molar: both "25-Hydroxyvitamin D3" in LOINC and
+    # in the compiled list) is its own group: the rules read it only when no total exists
+    # and the patient takes no ergocalciferol (D2), whose 25-OH D2 it does not measure.
+    from_compiled("vitamin-d3-25oh", "ng/mL", "vitamin_d_25oh", {"1989-3", "14635-7"})
     from_compiled("ck", "U/L", "creatine_kinase")
     from_compiled("d-dimer", "ng/mL", "d_dimer")
     labs["d-dimer"]["text"] = [r"\bd[- ]?dimer\b"]
@@ -678,283 +770,6 @@ def build_labs(b: Builder) -> dict[str, Any]:
     return labs
 
 
-# --- conditions and procedures -------------------------------------------------------------
-
-def build_conditions(b: Builder) -> tuple[dict[str, Any], dict[str, Any]]:
-    groups: dict[str, dict[str, Any]] = {}
-
-    def g(name: str) -> dict[str, Any]:
-        return groups.setdefault(name, {"codes": defaultdict(set), "icd10cm_prefixes": set(),
-                                        "sources": set(), "unverified": set(), "text": []})
-
-    def icd(code: str) -> str:
-        return code.replace(".", "").upper()
-
-    def add_codes(name: str, key: str, codes: list[str], source: str) -> None:
-        grp = g(name)
-        for c in codes:
-            grp["codes"][key].add(icd(c) if key.startswith("icd") else c)
-        grp["sources"].add(source)
-
-    def from_vsac(name: str, folder: str, oid: str, keep: re.Pattern[str] | None = None,
-                  drop: re.Pattern[str] | None = None, systems: set[str] | None = None) -> None:
-        sid, contains = b.vsac(folder, oid)
-        grp = g(name)
-        grp["sources"].add(sid)
-        for c in contains:
-            key = SYSTEM_KEYS.get(c["system"])
-            if key is None or (systems and key not in systems):
-                continue
-            display = c.get("display", "")
-            if keep and not keep.search(display):
-                continue
-            if drop and drop.search(display):
-                continue
-            code = icd(c["code"]) if key.startswith("icd10cm") or key == "icd9cm" else c["code"]
-            grp["codes"][key].add(code)
-
-    def prefixes(name: str, pfx: list[str], source: str) -> None:
-        grp = g(name)
-        grp["icd10cm_prefixes"] |= {icd(p) for p in pfx}
-        grp["sources"].add(source)
-
-    cmd = CLINICAL_MD + " §3"
-    b.add_source("clinical.md", title="Calf-pain clinical and terminology reference", oid=None,
-                 file=CLINICAL_MD, version=None, expansion=None, origin="shared reference (ICD-10-CM "
-                 "codes checked against the CDC April-2026 release)")
-    b.add_source("brief", title="Project issue 'Clinical knowledge' (code choices documented in "
-                 "docs/terminology.md)", oid=None, file=None, version=None, expansion=None,
-                 origin="project issue")
-
-    vte_sym = ("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1206.51")
-
-    # Symptoms ---------------------------------------------------------------------------
-    from_vsac("calf-pain", *vte_sym, keep=re.compile(r"^Pain in (calf|lower limb)"))
-    add_codes("calf-pain", "icd10cm", ["M79.604", "M79.605", "M79.606"], "clinical.md")
-    prefixes("calf-pain", ["M79.66"], "clinical.md")  # M79.661/.662/.669 lower leg
-    from_vsac("myalgia", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1108.85")
-    add_codes("myalgia", "icd10cm", ["G72.0"], "clinical.md")
-    prefixes("myalgia", ["M79.1"], "clinical.md")  # M79.10/.11/.12/.18 — not M79.7 fibromyalgia
-    add_codes("muscle-cramp", "icd10cm", ["R25.2"], "clinical.md")
-    prefixes("muscle-cramp", ["M62.83"], "clinical.md")  # M62.830/.831/.838 muscle spasm
-    # Muscle weakness: SNOMED codes from VSAC Frailty Symptom (whose display says muscle
-    # weakness, limb/calf/quadriceps/proximal/distal weakness). ICD-10-CM M62.81 "Muscle
-    # weakness (generalized)" is not in clinical.md; it was checked valid against the CDC
-    # ICD-10-CM April 2026 release (simple-icd-10-cm 1.5.0), the same check clinical.md used.
-    from_vsac("muscle-weakness", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1004.1533",
-              keep=re.compile(r"muscle weakness|calf muscle|quadriceps weakness|proximal muscle|"
-                              r"distal muscle|weakness of distal arms and legs", re.I),
-              drop=re.compile(r"upper limb|hand|gait|neurological|pyramidal", re.I),
-              systems={"sct"})
-    add_codes("muscle-weakness", "icd10cm", ["M62.81"], "brief")
-    from_vsac("leg-swelling", *vte_sym, keep=re.compile(r"swelling", re.I))
-    add_codes("leg-swelling", "icd10cm", ["R60.0"], "clinical.md")  # localized edema
-    from_vsac("leg-warmth-redness", *vte_sym,
-              keep=re.compile(r"^Warm|Tenderness in lower limb", re.I))
-    from_vsac("pe-symptom", *vte_sym, keep=re.compile(r"^(Dyspnea|Chest pain|Tachycardia|Syncope)"))
-    # ICD symptom codes (brief; CDC ICD-10-CM): R06.0x dyspnoea, R07.1 chest pain on
-    # breathing, R07.9 chest pain unspecified, R00.0 tachycardia, R55 syncope and collapse
-    add_codes("pe-symptom", "icd10cm", ["R07.1", "R07.9", "R00.0", "R55"], "brief")
-    prefixes("pe-symptom", ["R06.0"], "brief")
-
-    # VTE ---------------------------------------------------------------------------------
-    superficial = re.compile(r"superficial|cerebral|intracranial|soap|air embol", re.I)
-    from_vsac("dvt", "vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.279", drop=superficial)
-    from_vsac("dvt", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1206.49", drop=superficial)
-    obstetric_vte = re.compile(r"deep|pulmonary|thromboembol|phlebothromb|phlegmasia", re.I)
-    from_vsac("dvt", "vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.264", keep=obstetric_vte,
-              drop=superficial)
-    from_vsac("dvt", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1029.363", keep=obstetric_vte,
-              drop=superficial)
-    add_codes("dvt", "sct", ["128053003", "404223003", "444325005", "213220000", "59282003",
-                             "233935004"], "clinical.md")
-    add_codes("dvt", "icd10cm", ["I80.3"], "clinical.md")
-    prefixes("dvt", ["I82.4", "I82.5", "I80.2", "I26"], "clinical.md")
-    add_codes("vte-history", "icd10cm", ["Z86.711", "Z86.718"], "clinical.md")
-
-    # DVT risk factors -------------------------------------------------------------------
-    not_history = re.compile(r"history of|personal history", re.I)
-    from_vsac("active-cancer", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1111.161", drop=not_history)
-    from_vsac("active-cancer", "vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.1010", drop=not_history)
-    add_codes("active-cancer", "sct", ["363346000", "128462008"], "clinical.md")
-    prefixes("active-cancer", [f"C{i:02d}" for i in range(0, 97)] + ["C4A", "C7A", "C7B"],
-             "clinical.md")
-    from_vsac("pregnancy", "vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.378")
-    from_vsac("pregnancy", "vsac-ecqm-2021", "2.16.840.1.113883.3.600.1.1623")
-    add_codes("pregnancy", "sct", ["77386006", "72892002"], "clinical.md")
-    add_codes("pregnancy", "icd10cm", ["Z33.1"], "clinical.md")
-    prefixes("pregnancy", ["Z34"], "clinical.md")
-    # Postpartum: the puerperium codes of the big pregnancy-complications set only
-    from_vsac("postpartum", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1003.111.12.1012",
-              keep=re.compile(r"postpartum|post-partum|puerper|postnatal", re.I))
-    add_codes("postpartum", "sct", ["86569001"], "clinical.md")
-    prefixes("postpartum", ["Z39", "O90", "O87"], "clinical.md")
-    overweight_only = re.compile(r"overweight|25-29", re.I)
-    for folder, oid in [("vsac-ecqm-2021", "2.16.840.1.113762.1.4.1047.502"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113762.1.4.1164.67"),
-                        ("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1248.162"),
-                        ("vsac-ecqm-2025", "2.16.840.1.113762.1.4.1029.290")]:
-        from_vsac("obesity", folder, oid, drop=overweight_only)
-    add_codes("obesity", "icd10cm", ["E66.811", "E66.812", "E66.813"] +
-              [f"Z68.{n}" for n in range(30, 40)] + [f"Z68.4{n}" for n in range(1, 6)],
-              "clinical.md")
-    # E66 prefix minus E66.3 Overweight: handled by listing the obesity sub-categories
-    prefixes("obesity", ["E66.0", "E66.1", "E66.2", "E66.8", "E66.9"], "clinical.md")
-    from_vsac("immobility", "vsac-ecqm-2021", "2.16.840.1.113883.3.464.1004.1533",
-              keep=re.compile(r"bed-ridden|bedridden|wheelchair bound|dependence on wheelchair|"
-                              r"mobility very poor|paralysis$", re.I),
-              drop=re.compile(r"pseudo", re.I), systems={"sct"})
-    add_codes("immobility", "sct", ["160685001", "11538006"], "clinical.md")
-    add_codes("immobility", "icd10cm", ["Z74.01", "Z74.09", "Z99.3"], "clinical.md")
-    prefixes("immobility", ["G81", "G82.2", "G82.5", "G83.1"], "clinical.md")
-    add_codes("thrombophilia", "icd10cm", ["D68.51", "D68.52", "D68.59", "D68.61", "D68.62",
-                                           "D68.69"], "clinical.md")
-    add_codes("thrombophilia", "sct", ["441697004"], "clinical.md")
-    add_codes("hormone-therapy", "icd10cm", ["Z79.890", "Z79.3", "Z79.818"], "clinical.md")
-    from_vsac("heart-failure", "vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.376")
-    add_codes("heart-failure", "sct", ["84114007", "42343007"], "clinical.md")
-    prefixes("heart-failure", ["I50"], "clinical.md")
-
-    # Statin-myopathy risk factors / other causes ------------------------------------------
-    add_codes("hypothyroidism", "sct", ["40930008"], "clinical.md")  # CORROBORATED
-    add_codes("hypothyroidism", "icd10cm", ["E89.0"], "clinical.md")
-    prefixes("hypothyroidism", ["E03"], "clinical.md")
-    g("hypothyroidism")["unverified"].add("sct:40930008 (CORROBORATED only)")
-    acute = re.compile(r"acute|unspecified kidney failure|renal failure, unspecified", re.I)
-    for folder, oid in [("vsac-ecqm-2021", "2.16.840.1.113883.3.464.1003.109.12.1028"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.464.1003.109.12.1017"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.1002"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.526.3.353")]:
-        from_vsac("ckd", folder, oid, drop=acute)
-    prefixes("ckd", ["N18"], "clinical.md")
-    for oid in ("2.16.840.1.113883.3.464.1003.103.12.1001", "2.16.840.1.113883.3.464.1003.103.12.1020"):
-        from_vsac("diabetes", "vsac-ecqm-2021", oid)
-    prefixes("diabetes", ["E08", "E09", "E10", "E11", "E13"], "clinical.md")
-    add_codes("diabetic-neuropathy", "sct", ["368581000119106", "1511000119107", "713705003"],
-              "clinical.md")
-    prefixes("diabetic-neuropathy", ["E08.4", "E09.4", "E10.4", "E11.4", "E13.4"], "clinical.md")
-    from_vsac("diabetic-neuropathy", "vsac-ecqm-2025", "2.16.840.1.113762.1.4.1248.175",
-              keep=re.compile(r"diabet", re.I))
-    from_vsac("pad", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1047.21")
-    add_codes("pad", "sct", ["399957001", "63491006", "792845002", "421895002"], "clinical.md")
-    add_codes("pad", "icd10cm", ["I73.9", "E11.51"], "clinical.md")
-    prefixes("pad", ["I70.21", "I70.22"], "clinical.md")
-    from_vsac("rhabdomyolysis", "vsac-ecqm-2021", "2.16.840.1.113762.1.4.1047.102")
-    add_codes("rhabdomyolysis", "icd10cm", ["M62.82"], "clinical.md")
-
-    # Issue 7 groups ------------------------------------------------------------------------
-    # ICD-10-CM codes checked against the CDC April-2026 release (simple-icd-10-cm 1.5.0);
-    # SNOMED CT codes only where a source shows the code with its display (data or several
-    # independent maps, status recorded under "unverified").
-    b.add_source("icd10cm-2026", title="ICD-10-CM tabular list, CDC/NCHS April 2026 release",
-                 oid="2.16.840.1.113883.6.90", file=None, version="April 2026", expansion=None,
-                 origin="PyPI simple-icd-10-cm 1.5.0 (bundles the CDC files); " + ICD_CHECK)
-    b.add_source("synthea-data", title="SNOMED CT codes as emitted with their displays by "
-                 "Synthea in shared/patients (synthea3-*, synthea-smart-sandbox-r4)", oid=None,
-                 file=None, version=None, expansion=None, origin="shared/patients")
-    # T79.6 "Traumatic ischemia of muscle" carries the inclusion term "Traumatic
-    # rhabdomyolysis" (M62.82 Excludes1 points there).
-    add_codes("rhabdomyolysis", "icd10cm", ["T79.6"], "icd10cm-2026")
-    # Lower-leg fracture: S82 "Fracture of lower leg, including ankle" without S82.0 patella
-    prefixes("lower-leg-fracture", ["S82.1", "S82.2", "S82.3", "S82.4", "S82.5", "S82.6",
-                                    "S82.8", "S82.9"], "icd10cm-2026")
-    add_codes("lower-leg-fracture", "sct", ["16114001"], "synthea-data")  # Fracture of ankle
-    g("lower-leg-fracture")["unverified"].add("sct:16114001 (seen with its display in Synthea data)")
-    # Crush: S87 crushing injury of lower leg, S97 of ankle and foot; T79.5 "Traumatic
-    # anuria" (inclusion terms "Crush syndrome", "Renal failure following crushing")
-    prefixes("crush-injury", ["S87", "S97"], "icd10cm-2026")
-    for grp in ("crush-injury", "crush-syndrome"):
-        prefixes(grp, ["T79.5"], "icd10cm-2026")
-        add_codes(grp, "sct", ["23697004"], "synthea-data")  # Crush syndrome (disorder)
-        g(grp)["unverified"].add("sct:23697004 (seen with its display in Synthea data)")
-    # Lumbar radiculopathy / sciatica: M54.16/.17 radiculopathy lumbar/lumbosacral, M54.3
-    # sciatica, M54.4 lumbago with sciatica, M51.16/.17 disc disorder with radiculopathy,
-    # M51.361/.362/.371/.372 disc degeneration with lower-extremity pain (FY2025 codes)
-    prefixes("sciatica", ["M54.16", "M54.17", "M54.3", "M54.4", "M51.16", "M51.17"],
-             "icd10cm-2026")
-    add_codes("sciatica", "icd10cm", ["M51.361", "M51.362", "M51.371", "M51.372"], "icd10cm-2026")
-    add_codes("sciatica", "sct", ["23056005"], "brief")  # Sciatica
-    g("sciatica")["unverified"].add("sct:23056005 (CORROBORATED: several public maps pair it with M54.3 sciatica)")
-    # Tendon pain: M76.6 Achilles tendinitis (incl. Achilles bursitis), M76.8-/M76.9 other
-    # enthesopathies of the lower limb, M77.5 enthesopathy of foot and ankle, M66.36/.86/.87
-    # spontaneous tendon rupture of the lower leg / ankle and foot, S86.0 Achilles tendon injury
-    prefixes("tendon-pain", ["M76.6", "M76.8", "M76.9", "M77.5", "M66.36", "M66.86", "M66.87",
-                             "S86.0"], "icd10cm-2026")
-    # Organ transplant (fluoroquinolone label: kidney, heart, lung): Z94.0-Z94.3 status,
-    # T86.1/T86.2/T86.81 complications of those transplants
-    prefixes("organ-transplant", ["Z94.0", "Z94.1", "Z94.2", "Z94.3", "T86.1", "T86.2",
-                                  "T86.81"], "icd10cm-2026")
-
-    # Z85 (personal history of malignancy) must never count as active cancer.
-    ac = groups["active-cancer"]["codes"]["icd10cm"]
-    ac -= {c for c in ac if c.startswith("Z85")}
-
-    # Procedures --------------------------------------------------------------------------
-    procs: dict[str, dict[str, Any]] = {}
-    surgery = {"codes": defaultdict(set), "sources": set(), "text": []}
-    for folder, oid in [("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.255"),
-                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.255"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.259"),
-                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.259"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.261"),
-                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.261"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.258"),
-                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.258"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.257"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.272"),
-                        ("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.260"),
-                        ("vsac-ecqm-2025", "2.16.840.1.113883.3.3157.4056")]:
-        sid, contains = b.vsac(folder, oid)
-        surgery["sources"].add(sid)
-        for c in contains:
-            key = SYSTEM_KEYS.get(c["system"])
-            if key:
-                surgery["codes"][key].add(c["code"])
-    procs["surgery"] = surgery
-    # Leg surgery (compartment syndrome risk): VSAC Knee Replacement Surgery, and the Major
-    # Surgical Procedure codes whose display names a lower-leg site (filter documented in
-    # docs/terminology.md); uncoded procedures by text (site word + surgical word).
-    lower_leg = re.compile(r"\b(tibia|tibial|fibula|fibular|ankle|knee|lower leg|calf|patella|"
-                           r"patellar|achilles|popliteal|below[- ]knee)\b", re.I)
-    leg_surgery: dict[str, Any] = {"codes": defaultdict(set), "sources": set(), "text": [
-        r"\b(tibia|tibial|fibula|fibular|ankle|knee|lower leg|calf)\b.*\b(fixation|repair|"
-        r"osteotomy|arthroplasty|replacement|reduction|fasciotomy|ORIF|surgery|nailing|"
-        r"amputation|arthrodesis|reconstruction)\b",
-        r"\b(fixation|repair|osteotomy|arthroplasty|replacement|reduction|fasciotomy|ORIF|"
-        r"nailing|amputation|arthrodesis|reconstruction)\b.*\b(tibia|tibial|fibula|fibular|"
-        r"ankle|knee|lower leg|calf)\b"]}
-    for folder, oid, keep in [("vsac-ecqm-2021", "2.16.840.1.113883.3.117.1.7.1.261", None),
-                              ("vsac-ecqm-2025", "2.16.840.1.113883.3.117.1.7.1.261", None),
-                              ("vsac-ecqm-2025", "2.16.840.1.113883.3.3157.4056", lower_leg)]:
-        sid, contains = b.vsac(folder, oid)
-        leg_surgery["sources"].add(sid)
-        for c in contains:
-            key = SYSTEM_KEYS.get(c["system"])
-            if key and (keep is None or keep.search(c.get("display", ""))):
-                leg_surgery["codes"][key].add(c["code"])
-    procs["leg-surgery"] = leg_surgery
-    leg_site = r"(leg|ankle|tibia|tibial|fibula|below[- ]knee|lower (limb|extremity)|foot|calf)"
-    procs["leg-cast"] = {"codes": {}, "sources": {"clinical.md"}, "text": [
-        r"\b(cast|casting|splint|splinting|plaster|immobili[sz]\w*)\b.*\b" + leg_site + r"\b",
-        r"\b" + leg_site + r"\b.*\b(cast|casting|splint|splinting|plaster|immobili[sz]\w*)\b"]}
-    procs["limb-immobilisation"] = {"codes": {}, "sources": {"clinical.md"},
-                                    "text": [r"\bcast(s|ing)?\b", r"\bimmobili[sz]", r"\bsplint"]}
-
-    def finish(d: dict[str, Any]) -> dict[str, Any]:
-        out = {k: sorted(v) for k, v in sorted(d["codes"].items()) if v}
-        res: dict[str, Any] = {"codes": out, "sources": sorted(d["sources"])}
-        if d.get("icd10cm_prefixes"):
-            res["icd10cm_prefixes"] = sorted(d["icd10cm_prefixes"])
-        if d.get("text"):
-            res["text"] = d["text"]
-        if d.get("unverified"):
-            res["unverified"] = sorted(d["unverified"])
-        return res
-
-    return ({k: finish(v) for k, v in sorted(groups.items())},
-            {k: finish(v) for k, v in sorted(procs.items())})
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
@@ -963,7 +778,8 @@ def main(argv: list[str] | None = None) -> int:
     b = Builder(args.source)
     medications = build_medications(b)
     labs = build_labs(b)
-    conditions, procedures = build_conditions(b)
+    conditions = build_conditions(b)
+    procedures = build_procedures(b)
     doc = {
         "schema_version": 1,
         "generated_by": "tools/build_terminology.py",
@@ -976,8 +792,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=False) + "\n")
-    n_codes = sum(len(v) for grp in conditions.values() for v in grp["codes"].values())
-    n_proc = sum(len(v) for grp in procedures.values() for v in grp["codes"].values())
+    n_codes = sum(len(v) for grp in conditions.values() for sl in grp["slices"]
+                  for k, v in sl.items() if k not in ("source", "rule", "covers"))
+    n_proc = sum(len(v) for grp in procedures.values() for sl in grp["slices"]
+                 for k, v in sl.items() if k not in ("source", "rule", "covers"))
     print(f"wrote {args.output} ({args.output.stat().st_size // 1024} KiB): "
           f"{len(medications['rxnorm_products'])} products, "
           f"{len(medications['rxnorm_ingredient_level'])} ingredient-level codes, "

@@ -83,6 +83,8 @@ from cds_service.vocabulary import (  # re-exported: rules and tests import them
     TSH,
     VERAPAMIL,
     VITAMIN_D,
+    VITAMIN_D2_SUPPLEMENT,
+    VITAMIN_D3,
     VTE_HISTORY,
 )
 

@@ -11,6 +11,7 @@ An unknown unit gives ``None``: the result is ignored (and counted by extraction
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from cds_service.vocabulary import (
     POTASSIUM,
     TSH,
     VITAMIN_D,
+    VITAMIN_D3,
 )
 
 # Analyte-specific factors, each with its source. "x canonical per 1 reported unit".
@@ -64,6 +66,7 @@ CANONICAL_UNITS: dict[str, str] = {
     POTASSIUM: "mmol/L",
     MAGNESIUM: "mmol/L",
     VITAMIN_D: "ng/mL",
+    VITAMIN_D3: "ng/mL",
     CK: "U/L",
     D_DIMER: "ng/mL",
     TSH: "mIU/L",
@@ -108,10 +111,14 @@ _TABLE: dict[str, dict[str, Converter]] = {
     BMI: {"kg/m2": _ONE, "kg/m^2": _ONE, "kg/(m2)": _ONE, "kg/m²": _ONE},
     ABI: {"": _ONE, "1": _ONE, "{ratio}": _ONE, "ratio": _ONE, "{index}": _ONE},
 }
+# The D3 fraction converts like the total: 2.496 nmol/L per ng/mL is the factor of
+# 25-hydroxyvitamin D3 itself (molar mass 400.6 g/mol; clinical.md §2.3).
+_TABLE[VITAMIN_D3] = _TABLE[VITAMIN_D]
 
 _BASIS_RE = re.compile(r"\b(feu|ddu)\b", re.I)
 
 
+@functools.lru_cache(maxsize=1024)
 def _clean(unit: str) -> str:
     """Canonical spelling of a unit string: lower case, no spaces, micro as "u"."""
     u = unit.strip().lower()

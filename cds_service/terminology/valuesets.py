@@ -61,7 +61,7 @@ _SYSTEM_ALIASES: dict[str, str] = {
     "http://hl7.org/fhir/sid/icd-10-cm": "icd10cm",
     "urn:oid:2.16.840.1.113883.6.90": "icd10cm",
     # WHO ICD-10 shares the category structure used here (C00–C96, I26, I80, I82 …); codes
-    # sent under it are compared like ICD-10-CM (documented in docs/terminology.md).
+    # sent under it are compared like ICD-10-CM (documented in docs/extraction.md).
     "http://hl7.org/fhir/sid/icd-10": "icd10cm",
     "urn:oid:2.16.840.1.113883.6.3": "icd10cm",
     "http://hl7.org/fhir/sid/icd-9-cm": "icd9cm",
@@ -77,6 +77,20 @@ _SYSTEM_ALIASES: dict[str, str] = {
     "http://www.whocc.no/atc": "atc",
     "urn:oid:2.16.840.1.113883.6.73": "atc",
 }
+
+
+PREFIX_KEY = "icd10cm_prefixes"
+_SLICE_META = frozenset({"source", "rule", "covers"})
+
+
+def _slice_codes(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """(system key, code) pairs of a group's slices; ICD-10-CM category prefixes come with
+    the key ``icd10cm_prefixes``. Each slice records the source its codes came from."""
+    for piece in entry.get("slices", ()):
+        for key, codes in piece.items():
+            if key not in _SLICE_META:
+                for code in codes:
+                    yield key, code
 
 
 def system_key(system: object) -> str | None:
@@ -183,11 +197,11 @@ class Terminology:
         prefix: dict[str, set[str]] = {}
         for group, entry in doc["conditions"].items():
             self.condition_sources[group] = list(entry["sources"])
-            for key, codes in entry["codes"].items():
-                for code in codes:
+            for key, code in _slice_codes(entry):
+                if key == PREFIX_KEY:
+                    prefix.setdefault(code, set()).add(group)
+                else:
                     exact.setdefault((key, code), set()).add(group)
-            for p in entry.get("icd10cm_prefixes", []):
-                prefix.setdefault(p, set()).add(group)
         self._cond_exact = {k: frozenset(v) for k, v in exact.items()}
         self._cond_prefix = {k: frozenset(v) for k, v in prefix.items()}
         self._prefix_lengths = sorted({len(p) for p in self._cond_prefix})
@@ -197,9 +211,8 @@ class Terminology:
         self._proc_text: list[tuple[str, re.Pattern[str]]] = []
         for group, entry in doc["procedures"].items():
             self.procedure_sources[group] = list(entry["sources"])
-            for key, codes in entry["codes"].items():
-                for code in codes:
-                    proc_exact.setdefault((key, normalise_code(key, code)), set()).add(group)
+            for key, code in _slice_codes(entry):
+                proc_exact.setdefault((key, normalise_code(key, code)), set()).add(group)
             for pattern in entry.get("text", []):
                 self._proc_text.append((group, re.compile(pattern, re.I)))
         self._proc_exact = {k: frozenset(v) for k, v in proc_exact.items()}

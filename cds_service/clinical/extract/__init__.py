@@ -10,7 +10,7 @@ validated as ``fhir.resources.R4B`` models. A resource that fails validation is 
 counted (``PatientFacts.skipped_resources``); the log names only the resource type and the
 count, never ids or patient identifiers.
 
-Reading rules (clinical.md §0, and docs/terminology.md "Reading real EHR data"):
+Reading rules (clinical.md §0, and docs/extraction.md "Reading real EHR data"):
 
 - medications: MedicationStatement active/intended; MedicationRequest active, order-type
   intent, not doNotPerform; an end date in the past excludes; none for a deceased patient;

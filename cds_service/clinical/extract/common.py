@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -226,6 +226,31 @@ class ExtractorBase:
         if not verdict:
             self.skipped[rtype] += 1
         return verdict
+
+    def concept_groups(self, concept: Any) -> frozenset[str]:
+        """Condition/finding groups of a CodeableConcept, memoised on the Terminology by the
+        concept's exact JSON (charts repeat the same few concepts on every call)."""
+        return self._memoised(b"cond:", concept, lambda: self.t.codings_groups(_codings(concept)))
+
+    def procedure_concept_groups(self, concept: Any) -> frozenset[str]:
+        """Procedure groups of a Procedure.code (codes and text), memoised like
+        :meth:`concept_groups`."""
+        def compute() -> frozenset[str]:
+            text = concept.get("text") if isinstance(concept, Mapping) else None
+            return self.t.procedure_groups(_codings(concept), text if isinstance(text, str) else None)
+
+        return self._memoised(b"proc:", concept, compute)
+
+    def _memoised(self, kind: bytes, concept: Any, compute: Callable[[], frozenset[str]]) -> frozenset[str]:
+        try:
+            key: bytes | None = kind + orjson.dumps(concept)
+        except TypeError:  # not JSON-serialisable: classify without the memo
+            return compute()
+        found = self.t.memo.get(key)
+        if found is None:
+            found = compute()
+            self.t.remember(key, found)
+        return found
 
     # --- patient --------------------------------------------------------------------------
     def patient(self, facts: PatientFacts) -> None:

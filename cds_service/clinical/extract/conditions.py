@@ -27,11 +27,11 @@ from cds_service.record import Resource
 class ConditionsReader(ExtractorBase):
     def observation_finding(self, facts: PatientFacts, resource: Resource, code: Any) -> None:
         codings = _codings(code)
-        groups = self.t.codings_groups(codings)
+        groups = self.concept_groups(code)
         value = resource.get("valueCodeableConcept")
         if not groups and isinstance(value, Mapping):
             codings = _codings(value)
-            groups = self.t.codings_groups(codings)
+            groups = self.concept_groups(value)
             code = value
         elif _negative(resource):
             return
@@ -62,10 +62,10 @@ class ConditionsReader(ExtractorBase):
             if _one_of(_status_code(resource.get("verificationStatus")), DROPPED_VERIFICATION):
                 continue
             code = resource.get("code")
-            codings = _codings(code)
-            groups = self.t.codings_groups(codings)
+            groups = self.concept_groups(code)
             if not groups:
                 continue
+            codings = _codings(code)
             onset_period = resource.get("onsetPeriod")
             onset = parse_datetime(resource.get("onsetDateTime")) or parse_datetime(
                 onset_period.get("start") if isinstance(onset_period, Mapping) else None)

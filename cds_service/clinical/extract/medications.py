@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from cds_service.clinical.extract.common import (
     ENDED_LOOKBACK_DAYS,
     ENDED_STATUSES,
@@ -20,6 +22,9 @@ from cds_service.clinical.extract.common import (
 )
 from cds_service.clinical.facts import MedicationFact, PatientFacts
 from cds_service.record import Resource
+from cds_service.terminology.valuesets import MedicationMatch
+
+_UNSEEN = object()
 
 
 class MedicationsReader(ExtractorBase):
@@ -56,6 +61,22 @@ class MedicationsReader(ExtractorBase):
                 return _codings(code), texts, _concept_text(code) or ref_display, med
             return [], [ref_display], ref_display, None
         return [], [], None, None
+
+    def _classify(self, codings: list[Mapping[str, Any]], texts: list[str | None]) -> MedicationMatch | None:
+        """``Terminology.classify_medication``, memoised by the exact JSON of the codings and
+        texts (a chart's medications are the same on every call)."""
+        try:
+            key: bytes | None = b"med:" + orjson.dumps([codings, texts])
+        except TypeError:  # not JSON-serialisable: classify without the memo
+            key = None
+        if key is not None:
+            found = self.t.memo.get(key, _UNSEEN)
+            if found is not _UNSEEN:
+                return found
+        match = self.t.classify_medication(codings, texts)
+        if key is not None:
+            self.t.remember(key, match)
+        return match
 
     def _ended(self, *ends: Any) -> bool:
         for end in ends:
@@ -116,7 +137,7 @@ class MedicationsReader(ExtractorBase):
                      or (self.now - ended).days > ENDED_LOOKBACK_DAYS):
             return  # ended without a date, in the future (replay) or long ago
         codings, texts, display, med = self._medication_concept(resource)
-        match = self.t.classify_medication(codings, texts)
+        match = self._classify(codings, texts)
         if match is None:
             return
         if not self.valid(resource):

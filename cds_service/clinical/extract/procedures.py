@@ -25,7 +25,7 @@ class ProceduresReader(ExtractorBase):
         reasons = encounter.get("reasonCode")
         if not isinstance(reasons, list):
             return
-        selected = [(r, self.t.codings_groups(_codings(r))) for r in reasons]
+        selected = [(r, self.concept_groups(r)) for r in reasons]
         selected = [(r, g) for r, g in selected if g]
         if not selected or not self.valid(encounter):
             return
@@ -50,8 +50,7 @@ class ProceduresReader(ExtractorBase):
             if resource.get("status") != "completed":
                 continue
             code = resource.get("code")
-            text = code.get("text") if isinstance(code, Mapping) else None
-            groups = self.t.procedure_groups(_codings(code), text if isinstance(text, str) else None)
+            groups = self.procedure_concept_groups(code)
             if not groups:
                 continue
             period = resource.get("performedPeriod")

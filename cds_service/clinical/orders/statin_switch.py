@@ -5,14 +5,14 @@ The contraindications and the simvastatin/lovastatin dose limits come from
 ``rules/statin_labels.py`` (shared with patient-view). The limits added here apply only to a
 statin being *prescribed* (order-sign), so the patient-view cards are unchanged:
 
-- PRAVACHOL (pravastatin) US prescribing information, Dosage and Administration (dosage in
-  patients taking cyclosporine: start 10 mg, titrate with caution, most patients at most
-  20 mg/day; patients taking clarithromycin: limit to 40 mg/day) and §7 Drug Interactions.
+- PRAVACHOL (pravastatin) US prescribing information: with cyclosporine limit pravastatin to
+  20 mg once daily (§2.5, §7.1); with clarithromycin limit it to 40 mg once daily (§2.6,
+  §7.2); avoid with gemfibrozil (§7.4).
 - LIPITOR (atorvastatin) US prescribing information, §2 Dosage and Administration and
   §7 Drug Interactions: with clarithromycin or itraconazole do not exceed 20 mg/day.
-- CRESTOR (rosuvastatin) US prescribing information, §2 Dosage and Administration: with
-  cyclosporine do not exceed 5 mg/day; with gemfibrozil avoid, and if used do not exceed
-  10 mg/day.
+- CRESTOR (rosuvastatin) US prescribing information: with cyclosporine do not exceed 5 mg
+  once daily (§2.4, §7.1); with gemfibrozil avoid, and if used do not exceed 10 mg once
+  daily (§2.4, §7.2).
 
 Switch targets (RxNorm SCDs from the VSAC Statin Grouper 2.16.840.1.113762.1.4.1110.19,
 expansion 2021-05-06): pravastatin is not metabolised by CYP3A4 to a clinically important
@@ -52,12 +52,12 @@ CRESTOR = "CRESTOR (rosuvastatin) label"
 # Limits named by ingredient (clarithromycin, itraconazole) or group; ``group`` is a
 # medication group, or "ingredient:<name>" for one drug of a group.
 ORDER_DOSE_LIMITS: tuple[DoseLimit, ...] = (
-    DoseLimit("pravastatin", "ingredient:clarithromycin", 40, PRAVACHOL, "Dosage and Administration, §7"),
-    DoseLimit("pravastatin", CICLOSPORIN, 20, PRAVACHOL, "Dosage and Administration, §7"),
+    DoseLimit("pravastatin", "ingredient:clarithromycin", 40, PRAVACHOL, "§2.6, §7.2"),
+    DoseLimit("pravastatin", CICLOSPORIN, 20, PRAVACHOL, "§2.5, §7.1"),
     DoseLimit("atorvastatin", "ingredient:clarithromycin", 20, LIPITOR, "§2, §7"),
     DoseLimit("atorvastatin", "ingredient:itraconazole", 20, LIPITOR, "§2, §7"),
-    DoseLimit("rosuvastatin", CICLOSPORIN, 5, CRESTOR, "§2"),
-    DoseLimit("rosuvastatin", GEMFIBROZIL, 10, CRESTOR, "§2"),
+    DoseLimit("rosuvastatin", CICLOSPORIN, 5, CRESTOR, "§2.4, §7.1"),
+    DoseLimit("rosuvastatin", GEMFIBROZIL, 10, CRESTOR, "§2.4, §7.2"),
 )
 
 PRAVASTATIN_40 = Replacement(RXNORM, "904475", "pravastatin sodium 40 MG Oral Tablet")

@@ -26,7 +26,6 @@ from cds_service.clinical.facts import (
     STATIN,
     STATIN_INTERACTING,
     TSH,
-    VITAMIN_D,
     LabResult,
     MedicationFact,
     PatientFacts,
@@ -51,6 +50,8 @@ from cds_service.clinical.rules.labs import (
 )
 from cds_service.clinical.rules.statin_labels import GROUP_NAMES, limits_with, statin_mg
 from cds_service.clinical.rules.symptoms import symptom_evidence, symptom_findings
+from cds_service.clinical.rules.vitamin_d import LABELS as VITAMIN_D_LABELS
+from cds_service.clinical.rules.vitamin_d import vitamin_d_result
 from cds_service.config import ClinicalSettings
 
 TOPIC = "statin-muscle-symptoms"
@@ -95,9 +96,10 @@ def _risk_factors(
     if bmi is not None and certainly_below(bmi, cfg.bmi_low_max):
         lines.append("low BMI")
         evidence.append(lab_evidence(bmi, "BMI"))
-    vit_d = facts.latest(VITAMIN_D, cfg.vitamin_d_window_days)
-    if vit_d is not None and certainly_below(vit_d, cfg.vitamin_d_deficient_ng_ml):
-        lines.append("vitamin D deficiency")
+    found = vitamin_d_result(facts, cfg)
+    if found is not None and certainly_below(found[0], cfg.vitamin_d_deficient_ng_ml):
+        lines.append("vitamin D deficiency" if found[1] == "total"
+                     else "vitamin D deficiency (25-OH vitamin D3 fraction)")
     return lines, evidence
 
 
@@ -145,14 +147,19 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         return None
 
     tsh = facts.latest(TSH, cfg.context_lab_window_days)
-    vit_d = facts.latest(VITAMIN_D, cfg.vitamin_d_window_days)
+    found_d = vitamin_d_result(facts, cfg)
+    vit_d = found_d[0] if found_d else None
     egfr = facts.latest(EGFR, cfg.context_lab_window_days)
     creatinine = facts.latest(CREATININE, cfg.context_lab_window_days)
     risks, risk_evidence = _risk_factors(facts, cfg)
 
     evidence: list[Evidence] = [medication_evidence(m, "Current statin") for m in statins]
     evidence += symptom_evidence(symptoms)
-    evidence += [lab_evidence(lab) for lab in (ck, tsh, vit_d, egfr, creatinine) if lab]
+    evidence += [lab_evidence(lab) for lab in (ck, tsh) if lab]
+    if found_d is not None:  # a D3 fraction is labelled as such (issue 7)
+        evidence.append(lab_evidence(found_d[0], None if found_d[1] == "total"
+                                     else VITAMIN_D_LABELS[found_d[1]]))
+    evidence += [lab_evidence(lab) for lab in (egfr, creatinine) if lab]
     evidence += risk_evidence
 
     suggestions: list[str] = []
