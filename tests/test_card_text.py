@@ -7,7 +7,9 @@ and nothing a clinician reads is an authoring note. Every card links its main gu
 
 from __future__ import annotations
 
+import asyncio
 import re
+import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +22,10 @@ from cds_service.catalog import DISCLAIMER
 from cds_service.config import Settings
 from cds_service.pipeline import Pipeline
 from cds_service.record import PatientRecord
-from support import FIXTURES, ROOT, catalog, load_json, terminology
+from orders_support import MANIFEST as ORDER_MANIFEST
+from orders_support import SERVICE as ORDER_SERVICE
+from orders_support import SITE_CODES, with_prefetch
+from support import FIXTURES, ROOT, catalog, load_json, make_settings, service, terminology
 
 CARDS = ROOT / "cards"
 RULES = ROOT / "cds_service" / "clinical" / "rules"
@@ -33,7 +38,6 @@ AUTHORING = re.compile(
     re.IGNORECASE,
 )
 MANIFEST = load_json(FIXTURES / "manifest.json")
-ORDER_MANIFEST = load_json(FIXTURES / "orders" / "manifest.json")  # order-sign (issue 10)
 
 
 @lru_cache(maxsize=1)
@@ -48,14 +52,20 @@ def rendered() -> list[tuple[str, dict[str, Any]]]:
         at = datetime.fromisoformat(entry["evaluationTime"].replace("Z", "+00:00"))
         cards, _ = pipeline.cards(record, at)
         out += [(entry["file"], card) for card in cards]
-    for entry in ORDER_MANIFEST:  # the order-sign cards read the same way
-        bundle = load_json(FIXTURES / entry["file"])
-        record = PatientRecord(entry["patientId"], None)
-        record.extend(e["resource"] for e in bundle["entry"])
-        record.drafts = list(entry["draftOrders"])
-        at = datetime.fromisoformat(entry["evaluationTime"].replace("Z", "+00:00"))
-        cards, _ = pipeline.cards(record, at, orders=True)
-        out += [(entry["file"], card) for card in cards]
+    return out + asyncio.run(_order_cards())
+
+
+async def _order_cards() -> list[tuple[str, dict[str, Any]]]:
+    """(fixture, card) for every order-sign fixture, through the service over HTTP."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for entry in ORDER_MANIFEST:
+            at = datetime.fromisoformat(entry["evaluationTime"].replace("Z", "+00:00"))
+            settings = make_settings(Path(tmp), evaluation_time=at, extra_observation_codes=SITE_CODES)
+            async with service(settings) as client:
+                response = await client.post(ORDER_SERVICE, json=with_prefetch(entry))
+            assert response.status_code == 200, response.text
+            out += [(entry["file"], card) for card in response.json()["cards"]]
     return out
 
 
