@@ -1,8 +1,10 @@
-"""Command line: ``calf-cds serve``, ``calf-cds evaluate FILE|-``, ``calf-cds db upgrade`` and ``calf-cds --version``.
+"""Command line: ``calf-cds serve``, ``calf-cds evaluate FILE|DIR|-``, ``calf-cds db upgrade`` and ``calf-cds --version``.
 
-``evaluate`` runs a hook request file (or a FHIR Bundle, e.g. a fixture patient; ``-``
+``evaluate`` runs a hook request file, or charts (a FHIR Bundle of any type with
+``urn:uuid:`` or absolute references, bulk-export NDJSON, or a directory of them; ``-``
 reads standard input) through the same prefetch → rules → cards code as the service,
-offline, and prints the response.
+offline, and prints the response(s). Standard error says per chart how many resources were
+used and ignored and why; ``--summary`` prints cards per topic over all charts instead.
 
 Bad input never shows a traceback: a setting that cannot work, an unreadable or non-object
 document, or an ``--at`` that is not a date-time is one line on standard error and exit
@@ -40,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default from settings: 8080)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
-    ev = sub.add_parser("evaluate", help="print the cards for a hook request or FHIR Bundle")
-    ev.add_argument("file", help="a JSON file, or - for standard input")
-    ev.add_argument("--patient", help="patient id (Bundle input; default: the Bundle's Patient)")
+    ev = sub.add_parser("evaluate", help="print the cards for a hook request, Bundle, NDJSON or folder")
+    ev.add_argument("file", help="a JSON file (hook request or FHIR Bundle), an .ndjson file "
+                    "(bulk export), a directory of them, or - for standard input")
+    ev.add_argument("--patient", help="patient id (chart input; default: every Patient in it)")
     ev.add_argument("--encounter", help="encounter id (Bundle input)")
     ev.add_argument("--at", help="evaluation time, ISO 8601 (replays historical data)")
+    ev.add_argument("--summary", action="store_true",
+                    help="print cards per topic over all charts (progress bar on stderr)")
     db = sub.add_parser("db", help="database schema (Alembic migrations)")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="migrate CALF_CDS_DATABASE_URL to this release's schema")
@@ -236,13 +241,27 @@ def _fixed_mmap_threshold(threshold: int = 256 * 1024) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .chart_input import InputError
     from .errors import CdsError
-    from .evaluate import evaluate_document
+    from .evaluate_run import execute, plan_document, plan_path
 
-    document = _read_document(args.file)
-    if isinstance(document, str):
-        print(document, file=sys.stderr)
+    path = Path(args.file)
+    try:
+        if args.file != "-" and (path.is_dir() or path.suffix == ".ndjson"):
+            run = plan_path(path, args.patient)
+        else:
+            document = _read_document(args.file)
+            if isinstance(document, str):
+                print(document, file=sys.stderr)
+                return USAGE_ERROR
+            label = "standard input" if args.file == "-" else path.name
+            run = plan_document(label, document, args.patient)
+    except InputError as exc:
+        print(f"cannot read {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except CdsError as exc:
+        print(f"error {exc.status_code}: {exc.message}", file=sys.stderr)
+        return 1
     # Offline: no JWT to check and an in-memory feedback store, whatever the environment says.
     overrides: dict[str, Any] = {"database_url": "sqlite://", "auth_enabled": False}
     if args.at:
@@ -252,16 +271,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             return USAGE_ERROR
         overrides["evaluation_time"] = at
     settings: Settings = load_settings(**overrides)
-    try:
-        response = asyncio.run(
-            evaluate_document(document, settings, patient_id=args.patient, encounter_id=args.encounter)
-        )
-    except CdsError as exc:
-        print(f"error {exc.status_code}: {'; '.join(exc.issues)}", file=sys.stderr)
-        return 1
-    sys.stdout.write(orjson.dumps(response, option=orjson.OPT_INDENT_2).decode() + "\n")
-    return 0
-
+    return asyncio.run(execute(run, settings, encounter_id=args.encounter, summary=args.summary))
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -138,6 +138,14 @@ class FhirClient:
     async def read(self, url: str) -> Resource | None:
         return await self.get_json(url)
 
+    async def first_page(self, url: str) -> list[Resource]:
+        """The first page of a search that asks for the newest N (no ``next`` followed)."""
+        bundle = await self.get_json(url)
+        resources = [] if bundle is None else bundle_resources(bundle)
+        if len(resources) > self._max_resources:
+            raise FhirTruncated(f"search returned more than {self._max_resources} resources (limit)")
+        return resources
+
     async def search(self, url: str) -> list[Resource]:
         """Run a search and follow ``next`` links.
 

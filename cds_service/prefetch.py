@@ -35,6 +35,11 @@ _PATIENT_FIELDS = ("subject", "patient")
 _UNLINKED_TYPES = frozenset({"Medication", "Patient"})
 # Bytes all FHIR responses of one call may hold together (Settings.fhir_max_call_bytes).
 DEFAULT_CALL_BYTES = 8 * 1024 * 1024
+# Keys whose query asks for the newest N (``_sort=-date&_count=N``): the first page is the
+# whole answer, so its ``next`` link is not followed and not reported as truncation.
+# CDS Hooks 2.0 templates have no date functions (``{{today()}}`` is 3.0 ballot), so
+# "recent" is "the newest N" in the query and the rules' own window on the dates.
+FIRST_PAGE_KEYS = frozenset({"recentEncounters"})
 
 
 def render_template(template: str, context: Mapping[str, Any]) -> str | None:
@@ -90,6 +95,7 @@ class FetchPlan:
     key: str
     url: str
     is_read: bool
+    first_page: bool = False
 
 
 def _is_operation_outcome(value: object) -> bool:
@@ -144,10 +150,12 @@ async def _gather(
             if value is None:
                 continue  # the EHR says: no data
             next_url = _collect(record, value)
-            if next_url:
+            if next_url and key not in FIRST_PAGE_KEYS:
                 plans.append(FetchPlan(key=key, url=next_url, is_read=False))
             continue
-        plans.append(FetchPlan(key=key, url=url, is_read="?" not in url))
+        plans.append(
+            FetchPlan(key=key, url=url, is_read="?" not in url, first_page=key in FIRST_PAGE_KEYS)
+        )
 
     if not plans:
         if missing_medication_refs(record):
@@ -191,6 +199,8 @@ async def _run(client: FhirClient, plan: FetchPlan) -> list[Resource]:
         if plan.is_read:
             resource = await client.read(plan.url)
             return [] if resource is None else [resource]
+        if plan.first_page:
+            return await client.first_page(plan.url)
         return await client.search(plan.url)
     except FhirTruncated as exc:
         # Partial data is never used silently: a rule could miss the one result that

@@ -96,6 +96,7 @@ def empty_prefetch(patient: dict[str, Any] | None = None) -> dict[str, Any]:
         "conditions": bundle_of(),
         "resolvedConditions": bundle_of(),
         "procedures": bundle_of(),
+        "recentEncounters": bundle_of(),
     }
 
 

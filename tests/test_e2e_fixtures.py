@@ -68,7 +68,23 @@ async def test_fixture_with_full_prefetch(tmp_path: Path, entry: dict[str, Any])
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
-async def test_fixture_through_fhir_server(tmp_path: Path, entry: dict[str, Any], fhir_server: FhirTestServer) -> None:
+async def test_fixture_without_encounter_id(tmp_path: Path, entry: dict[str, Any]) -> None:
+    """As the CDS Hooks sandbox calls: no encounterId; the encounters come through the
+    ``recentEncounters`` prefetch key and their reasons still count (issue 7 §4)."""
+    bundle = load_json(FIXTURES / entry["file"])
+    request = request_from_bundle(bundle, entry["patientId"], context_encounter=False)
+    assert "encounterId" not in request["context"] and request["prefetch"]["encounter"] is None
+    async with service(settings_for(tmp_path, entry)) as client:
+        response = await client.post(SERVICE, json=request)
+    assert response.status_code == 200, response.text
+    check(entry, response.json())
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
+@pytest.mark.parametrize("with_encounter_id", [True, False], ids=["encounterId", "no-encounterId"])
+async def test_fixture_through_fhir_server(
+    tmp_path: Path, entry: dict[str, Any], fhir_server: FhirTestServer, with_encounter_id: bool
+) -> None:
     bundle = load_json(FIXTURES / entry["file"])
     # A real server validates on write and refuses the deliberately invalid resource; it
     # can only reach us through prefetch (tested above), so it stays out of the server.
@@ -78,7 +94,7 @@ async def test_fixture_through_fhir_server(tmp_path: Path, entry: dict[str, Any]
     ]
     post_transaction(fhir_server, bundle)
     body = patient_view(entry["patientId"])
-    if entry.get("encounterId"):
+    if with_encounter_id and entry.get("encounterId"):
         body["context"]["encounterId"] = entry["encounterId"]
     body["fhirServer"] = fhir_server.base_url
     body["fhirAuthorization"] = {

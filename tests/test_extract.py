@@ -366,11 +366,39 @@ def test_encounter_reason(t: Terminology) -> None:
            "subject": PAT, "period": {"start": "2025-06-01T09:00:00Z"},
            "reasonCode": [{"coding": [{"system": SCT, "code": "300954003", "display": "Pain in calf"}]},
                           {"text": "follow-up"}]}
-    other = dict(enc, id="e2", reasonCode=[{"coding": [{"system": SCT, "code": "267036007"}]}])
-    facts = extract_facts(record(enc, other, encounter_id="e1"), t, NOW)
+    facts = extract_facts(record(enc, encounter_id="e1"), t, NOW)
     [f] = facts.findings
     assert f.source == "encounter-reason" and f.groups == {F.CALF_PAIN}
     assert f.onset == datetime(2025, 6, 1, 9, tzinfo=UTC) and f.resource_ref == "Encounter/e1"
+    undated = dict(enc, period=None)
+    [f] = extract_facts(record(undated, encounter_id="e1"), t, NOW).findings
+    assert f.onset is None  # the visit under way counts dated or not
+
+
+def test_reasons_of_other_encounters_count_without_an_encounter_id(t: Terminology) -> None:
+    """Issue 7 §4: the sandbox sends no encounterId; the recent encounters' reasons are
+    findings dated by the encounter (the rules' windows then apply to that date)."""
+    calf = [{"coding": [{"system": SCT, "code": "300954003", "display": "Pain in calf"}]}]
+    base = {"resourceType": "Encounter", "status": "finished", "subject": PAT,
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "reasonCode": calf}
+    held = dict(base, id="e-held", period={"start": "2025-05-28T09:00:00Z", "end": "2025-05-28T09:30:00Z"})
+    ended_only = dict(base, id="e-end", period={"end": "2025-05-20T10:00:00Z"})
+    skipped = [
+        dict(base, id="e-undated"),
+        dict(base, id="e-future", period={"start": "2025-06-20T09:00:00Z"}),
+        dict(base, id="e-cancelled", status="cancelled", period={"start": "2025-05-29T09:00:00Z"}),
+        dict(base, id="e-planned", status="planned", period={"start": "2025-05-30T09:00:00Z"}),
+        dict(base, id="e-error", status="entered-in-error", period={"start": "2025-05-30T09:00:00Z"}),
+    ]
+    facts = extract_facts(record(held, ended_only, *skipped, dict(held)), t, NOW)  # held twice: two keys
+    assert sorted((f.resource_ref, f.onset) for f in facts.findings) == [
+        ("Encounter/e-end", datetime(2025, 5, 20, 10, tzinfo=UTC)),
+        ("Encounter/e-held", datetime(2025, 5, 28, 9, tzinfo=UTC)),
+    ]
+    assert all(f.source == "encounter-reason" and f.groups == {F.CALF_PAIN} for f in facts.findings)
+    # The context encounter is read once, not again as a recent one.
+    assert len(extract_facts(record(held, dict(held), encounter_id="e-held"), t, NOW).findings) == 1
 
 
 def finding_obs(rid: str, **extra: Any) -> dict[str, Any]:

@@ -258,3 +258,24 @@ async def test_call_byte_budget_spans_all_searches(tmp_path: Path) -> None:
         )
     assert response.status_code == 412, response.text
     assert "in total" in response.text
+
+
+async def test_recent_encounters_read_one_page_and_never_follow_next(tmp_path: Path) -> None:
+    """``recentEncounters`` asks for the newest N (``_sort=-date&_count``): the first page
+    is the answer. Its endless ``next`` is neither followed nor a truncation, while the
+    same fault on any other key is still a 412 (the test above)."""
+
+    async def encounters_endless(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.target.split("?", 1)[0].endswith("/Encounter"):
+            path = request.target.split("?", 1)[0]
+            return await respond_json(writer, searchset(next_url=f"{request.server.base}{path}?page=2"))
+        return await answer_ok(request, writer)
+
+    async with hostile(encounters_endless) as server, service(settings(tmp_path)) as client:
+        response = await client.post(
+            "/cds-services/calf-pain-review", json=patient_view(fhirServer=server.base + "/fhir")
+        )
+    assert response.status_code == 200, response.text
+    encounter_requests = [r.target for r in server.requests if "/Encounter" in r.target]
+    assert len(encounter_requests) == 1
+    assert "_sort=-date" in encounter_requests[0] and "_count=20" in encounter_requests[0]

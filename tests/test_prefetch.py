@@ -282,3 +282,21 @@ async def test_referenced_medication_is_fetched() -> None:
         )
     assert route.called
     assert record.of_type("Medication") == [med]
+
+
+async def test_prefetched_recent_encounters_next_link_is_not_followed() -> None:
+    """The EHR's first page of ``recentEncounters`` is the whole answer (newest N)."""
+    templates = {"patient": "Patient/{{context.patientId}}",
+                 "recentEncounters": "Encounter?patient={{context.patientId}}&_sort=-date&_count=20"}
+    encounter = {"resourceType": "Encounter", "id": "e1", "status": "finished",
+                 "subject": {"reference": "Patient/p1"}}
+    page = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": encounter}],
+            "link": [{"relation": "next", "url": "https://fhir.example.org/r4/Encounter?page=2"}]}
+
+    def no_client() -> FhirClient | None:
+        raise AssertionError("nothing may be fetched")
+
+    record = await gather(templates, {"patientId": "p1"},
+                          {"patient": {"resourceType": "Patient", "id": "p1"}, "recentEncounters": page},
+                          no_client, deadline_s=2)
+    assert [e["id"] for e in record.of_type("Encounter")] == ["e1"]

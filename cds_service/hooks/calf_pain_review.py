@@ -15,6 +15,7 @@ from .base import ServiceDefinition
 
 SERVICE_ID = "calf-pain-review"
 PATIENT = "{{context.patientId}}"
+RECENT_ENCOUNTERS = 20
 
 
 def prefetch_templates(observation_codes: Iterable[str], *, page_size: int = 200) -> dict[str, str]:
@@ -23,6 +24,10 @@ def prefetch_templates(observation_codes: Iterable[str], *, page_size: int = 200
     return {
         "patient": f"Patient/{PATIENT}",
         "encounter": "Encounter/{{context.encounterId}}",
+        # The newest encounters, whose reasons count as symptoms within the symptom window
+        # even when the EHR sends no encounterId (the CDS Hooks sandbox never does). Only
+        # the first page is read (prefetch.FIRST_PAGE_KEYS); the rules apply the window.
+        "recentEncounters": f"Encounter?patient={PATIENT}&_sort=-date&_count={RECENT_ENCOUNTERS}",
         # completed/stopped too: a course that ended recently still counts for some cards
         # (fluoroquinolone tendon risk: ended within 30 days); extraction keeps 90 days.
         "medicationRequests": f"MedicationRequest?patient={PATIENT}&status=active,completed,stopped",

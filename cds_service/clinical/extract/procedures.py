@@ -1,8 +1,9 @@
-"""Extraction of procedures and encounters: completed Procedures, reasons of the context Encounter."""
+"""Extraction of procedures and encounters: completed Procedures, reasons of the context and recent Encounters."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from cds_service.clinical.extract.common import (
     ExtractorBase,
@@ -15,22 +16,49 @@ from cds_service.clinical.extract.common import (
 from cds_service.clinical.facts import ClinicalFinding, PatientFacts, ProcedureFact
 
 
+# Encounter.status values of a visit that did not (or not yet) take place.
+_NOT_HELD = frozenset({"planned", "cancelled", "entered-in-error"})
+
+
 class ProceduresReader(ExtractorBase):
 
     # --- encounter reasons ----------------------------------------------------------------
     def encounter(self, facts: PatientFacts) -> None:
-        encounter = self.record.encounter
-        if encounter is None:
-            return
+        """Reasons of the context Encounter, and of the other (recent) Encounters on file.
+
+        The context Encounter counts dated or not (it is the visit under way). Any other
+        Encounter counts only when dated and not in the future, and not cancelled, planned
+        or entered in error: the rules then apply their windows to its date, so a reason
+        given on last week's visit counts without an ``encounterId`` and one from years
+        ago does not.
+        """
+        context = self.record.encounter
+        if context is not None:
+            self._reasons(facts, context, dated_only=False)
+        seen = {self.record.encounter_id}
+        for encounter in self.record.of_type("Encounter"):
+            enc_id = encounter.get("id")
+            if enc_id in seen or encounter.get("status") in _NOT_HELD:
+                continue
+            seen.add(enc_id)
+            self._reasons(facts, encounter, dated_only=True)
+
+    def _reasons(self, facts: PatientFacts, encounter: Mapping[str, Any], *, dated_only: bool) -> None:
         reasons = encounter.get("reasonCode")
         if not isinstance(reasons, list):
             return
         selected = [(r, self.concept_groups(r)) for r in reasons]
         selected = [(r, g) for r, g in selected if g]
-        if not selected or not self.valid(encounter):
+        if not selected:
             return
         period = encounter.get("period")
-        start = parse_datetime(period.get("start") if isinstance(period, Mapping) else None)
+        start = None
+        if isinstance(period, Mapping):
+            start = parse_datetime(period.get("start")) or parse_datetime(period.get("end"))
+        if dated_only and (start is None or start > self.now):
+            return
+        if not self.valid(encounter):
+            return
         for reason, groups in selected:
             facts.findings.append(ClinicalFinding(
                 groups=groups,
