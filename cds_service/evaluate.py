@@ -83,6 +83,7 @@ def request_from_chart(
             "medicationRequests": searchset("MedicationRequest", "Medication"),
             "medicationStatements": searchset("MedicationStatement"),
             "observations": searchset("Observation"),
+            "procedureObservations": None,  # every Observation is under observations
             "conditions": searchset("Condition"),
             "resolvedConditions": None,
             "procedures": searchset("Procedure"),

@@ -39,7 +39,7 @@ DEFAULT_CALL_BYTES = 8 * 1024 * 1024
 # whole answer, so its ``next`` link is not followed and not reported as truncation.
 # CDS Hooks 2.0 templates have no date functions (``{{today()}}`` is 3.0 ballot), so
 # "recent" is "the newest N" in the query and the rules' own window on the dates.
-FIRST_PAGE_KEYS = frozenset({"recentEncounters"})
+FIRST_PAGE_KEYS = frozenset({"recentEncounters", "procedureObservations"})
 
 
 def render_template(template: str, context: Mapping[str, Any]) -> str | None:

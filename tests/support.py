@@ -97,6 +97,7 @@ def empty_prefetch(patient: dict[str, Any] | None = None) -> dict[str, Any]:
         "resolvedConditions": bundle_of(),
         "procedures": bundle_of(),
         "recentEncounters": bundle_of(),
+        "procedureObservations": bundle_of(),
     }
 
 

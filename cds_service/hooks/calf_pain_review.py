@@ -16,6 +16,8 @@ from .base import ServiceDefinition
 SERVICE_ID = "calf-pain-review"
 PATIENT = "{{context.patientId}}"
 RECENT_ENCOUNTERS = 20
+RECENT_PROCEDURE_OBSERVATIONS = 50
+PROCEDURE_CATEGORIES = "procedure,exam"
 
 
 def prefetch_templates(observation_codes: Iterable[str], *, page_size: int = 200) -> dict[str, str]:
@@ -36,6 +38,14 @@ def prefetch_templates(observation_codes: Iterable[str], *, page_size: int = 200
         ),
         "observations": (
             f"Observation?patient={PATIENT}&code={codes}&_sort=-date&_count={page_size}"
+        ),
+        # Measurements with no standard code, recognised by name (the ankle-brachial index:
+        # no LOINC code is verified, clinical.md §2): a vascular-lab or bedside study is a
+        # procedure or exam Observation. Newest first, first page only; a site can still add
+        # its local ABI codes to ``observations`` (extra_observation_codes).
+        "procedureObservations": (
+            f"Observation?patient={PATIENT}&category={PROCEDURE_CATEGORIES}"
+            f"&_sort=-date&_count={RECENT_PROCEDURE_OBSERVATIONS}"
         ),
         "conditions": (
             f"Condition?patient={PATIENT}&clinical-status=active,recurrence,relapse"
