@@ -9,6 +9,7 @@ happens (``contextlib.ExitStack``); all traffic stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import json
 import contextlib
 import sys
 import tempfile
@@ -112,10 +113,15 @@ def http_rows(tool: str, body_kb: float, ours: Throughput, floor: Throughput, dr
 REALISTIC = Path(__file__).with_name("realistic-request.json")
 
 
+def _prefetch_keys() -> int:
+    return len(json.loads(REALISTIC.read_text())["prefetch"])
+
+
 def realistic_rows(body_kb: float, ours: LoadResult, floor: LoadResult, hc: LoadResult) -> list[Row]:
     section = "2b realistic"
     return [
-        Row(section, "request", f"Synthea patient on simvastatin + hydrochlorothiazide, 8 code-filtered prefetch keys, {body_kb:.0f} KB"),
+        Row(section, "request", f"Synthea patient on simvastatin + hydrochlorothiazide (every rule runs, none fires), "
+                                f"{_prefetch_keys()} prefetch keys, {body_kb:.0f} KB"),
         Row(section, "ours (calf-cds serve, 1 worker, full evaluation)", _load_value(ours), "errors = 0", ours.errors == 0),
         Row(section, "floor (bare FastAPI, parse + fixed card)", _load_value(floor), "errors = 0", floor.errors == 0),
         Row(section, f"HealthChain {healthchain.VERSION}, trivial greeting handler", _load_value(hc), "errors = 0", hc.errors == 0),

@@ -105,7 +105,6 @@ def test_main_prints_the_table_and_exits_1_on_a_failed_target(monkeypatch, capsy
 
 
 def test_population_is_seeded_and_adds_complaints() -> None:
-    pytest.importorskip("carebundle")  # extra "bench"; make alert-burden installs it
     from bench.population import charts
 
     first = list(charts(20, 5, EVALUATION_TIME))

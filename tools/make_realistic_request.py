@@ -5,11 +5,13 @@
 Loads the Bundle into a real FHIR server (sekmet-fhir, as in the tests), reads the service's
 discovery document in-process, resolves every prefetch template against the server the way
 an EHR does (code-filtered Observations, active Conditions, ...), and writes the hook
-request with those 8 prefetch keys. Run at build time; the bench only reads the output.
-The committed file was made from the Synthea patient
-``synthea-smart-sandbox-r4/Christopher_Abshire_028250cc-cfc0-4dee-a771-78fde1275fcb.json``
-(smart-on-fhir/generated-sample-data, Apache-2.0; synthetic), who takes simvastatin and
-hydrochlorothiazide.
+request with every prefetch key (9 since recentEncounters). Run at build time; the bench
+only reads the output. The committed file was made from the Synthea patient
+``synthea-smart-sandbox-r4/Angelic_Mueller_29d755a6-32fa-482e-8fdd-081300209df8.json``
+(smart-on-fhir/generated-sample-data, Apache-2.0; synthetic): alive, born 1978, on
+simvastatin and hydrochlorothiazide, no muscle symptoms, so every rule runs over her chart
+and, as on most charts, none fires. (The earlier body, Christopher Abshire, is deceased
+in the source data: the engine skipped him and the bench measured almost no rule work.)
 """
 
 from __future__ import annotations
