@@ -40,6 +40,11 @@ DEFAULT_CALL_BYTES = 8 * 1024 * 1024
 # CDS Hooks 2.0 templates have no date functions (``{{today()}}`` is 3.0 ballot), so
 # "recent" is "the newest N" in the query and the rules' own window on the dates.
 FIRST_PAGE_KEYS = frozenset({"recentEncounters", "procedureObservations"})
+# Keys of supplementary data: absent from the prefetch and with no ``fhirServer`` to fetch
+# them from, they are skipped instead of failing the call with 412 (an EHR configured from
+# an older discovery document still gets its cards; what the key adds, a name-matched
+# ankle-brachial index, was never fetched before and a site can send it under its own codes).
+OPTIONAL_KEYS = frozenset({"procedureObservations"})
 
 
 def render_template(template: str, context: Mapping[str, Any]) -> str | None:
@@ -96,6 +101,7 @@ class FetchPlan:
     url: str
     is_read: bool
     first_page: bool = False
+    optional: bool = False
 
 
 def _is_operation_outcome(value: object) -> bool:
@@ -154,9 +160,12 @@ async def _gather(
                 plans.append(FetchPlan(key=key, url=next_url, is_read=False))
             continue
         plans.append(
-            FetchPlan(key=key, url=url, is_read="?" not in url, first_page=key in FIRST_PAGE_KEYS)
+            FetchPlan(key=key, url=url, is_read="?" not in url, first_page=key in FIRST_PAGE_KEYS,
+                      optional=key in OPTIONAL_KEYS)
         )
 
+    if plans and all(plan.optional for plan in plans) and _no_client(client_factory):
+        plans = []
     if not plans:
         if missing_medication_refs(record):
             try:
@@ -182,6 +191,14 @@ async def _gather(
         _collect_all(record, resources)
     await _resolve_medications(record, client, budget)
     return record
+
+
+def _no_client(client_factory: Callable[[], FhirClient | None]) -> bool:
+    """True when the request names no usable ``fhirServer`` (nothing can be fetched)."""
+    try:
+        return client_factory() is None
+    except FhirError:
+        return True
 
 
 def _client_or_412(client_factory: Callable[[], FhirClient | None]) -> FhirClient:

@@ -85,9 +85,12 @@ class Chart:
     def enc_ref(self, enc: str | None) -> dict:
         return {"encounter": {"reference": f"Encounter/{enc}"}} if enc else {}
 
-    def bundle(self, slug: str) -> dict:
+    def bundle(self, slug: str, bundle_type: str = "transaction") -> dict:
+        # "batch" for a chart carrying a deliberately invalid resource: a real FHIR server
+        # refuses that entry alone and stores the rest (a transaction would be rolled back
+        # whole, and the CDS Hooks sandbox's server would have no patient to open)
         return {
-            "resourceType": "Bundle", "id": f"calf-cds-{slug}", "type": "transaction",
+            "resourceType": "Bundle", "id": f"calf-cds-{slug}", "type": bundle_type,
             "meta": {"lastUpdated": "2026-11-21T11:00:00Z", "tag": [{
                 "system": "https://example.org/calf-cds/fixture", "code": "synthetic",
                 "display": "Invented test data; evaluation time 2026-11-21T12:00:00Z"}]},

@@ -42,7 +42,7 @@ def main():
         slug = SLUGS[n]
         ch, meta = fn()
         fname = f"{n:02d}-{slug}.json"
-        (OUT / "patients" / fname).write_text(json.dumps(ch.bundle(f"{n:02d}-{slug}"), indent=2, ensure_ascii=False) + "\n")
+        (OUT / "patients" / fname).write_text(json.dumps(ch.bundle(f"{n:02d}-{slug}", "batch" if meta.get("invalidResources") else "transaction"), indent=2, ensure_ascii=False) + "\n")
         entry = {"file": f"patients/{fname}", "patientId": ch.pid, "encounterId": ch.context_encounter,
                  "evaluationTime": EVAL, **meta}
         manifest.append(entry)
