@@ -84,6 +84,16 @@ def inprocess_rows(results: list[inprocess.SizeResult]) -> list[Row]:
     return rows
 
 
+def order_sign_rows(r: inprocess.OrderResult) -> list[Row]:
+    """issue 10: the order-sign service within the patient-view in-process target."""
+    section = "1 in-process"
+    return [
+        Row(section, f"order-sign n={r.size:,}, one draft statin: p50/p99",
+            f"{ms(r.timing.p50)} / {ms(r.timing.p99)} ({r.timing.n} runs; cards: "
+            f"{', '.join(r.card_topics) or 'none'})", "p50 <= 5 ms", r.timing.p50 <= 0.005),
+    ]
+
+
 def _load_value(r: LoadResult) -> str:
     return (f"{r.rps:,.0f} req/s, p50 {ms(r.p50_s)}, p99 {ms(r.p99_s)}, "
             f"errors {r.errors} ({r.requests:,} req in {r.duration_s:.1f} s)")
@@ -131,12 +141,20 @@ def realistic_rows(body_kb: float, ours: LoadResult, floor: LoadResult, hc: Load
     ]
 
 
+def _query_count() -> int:
+    """The service's prefetch templates: one FHIR query each when nothing is prefetched."""
+    from cds_service.hooks.calf_pain_review import definition
+    from cds_service.terminology import Terminology
+
+    return len(definition(Terminology.load().observation_search_codes()).prefetch)
+
+
 def fallback_rows(result: fallback.Fallback) -> list[Row]:
     section = "3 fallback"
     return [
         Row(section, f"one FHIR round trip (Observation search, +{FHIR_DELAY_MS} ms delay)",
             f"p50 {ms(result.round_trip.p50)}, p99 {ms(result.round_trip.p99)} ({result.round_trip.n} runs)"),
-        Row(section, "hook call without prefetch (8 queries)",
+        Row(section, f"hook call without prefetch ({_query_count()} queries)",
             f"p50 {ms(result.fallback.p50)}, p99 {ms(result.fallback.p99)} ({result.fallback.n} runs, "
             f"{result.cards} cards)"),
         Row(section, "fallback / one round trip (p50)", f"{result.ratio:.2f}x", "<= 1.5x", result.ratio <= 1.5),
@@ -189,6 +207,7 @@ def measure(plan: Plan, tool: str) -> list[Row]:
 
     log("1/4 in-process evaluation")
     rows += inprocess_rows(inprocess.run(budget_s=plan.inproc_budget_s, log=log))
+    rows += order_sign_rows(inprocess.run_orders(budget_s=plan.inproc_budget_s))
 
     with tempfile.TemporaryDirectory(prefix="calf-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)

@@ -1,8 +1,8 @@
 """Fallback fetch: a request with NO prefetch, the service fetching from the delayed stub.
 
 Compared with ONE round trip to the same stub (the biggest search, the Observations, from
-this process): if the service's eight queries run concurrently, the call costs about one
-round trip plus evaluation; run one after another they would cost about eight.
+this process): if the service's queries (one per prefetch template) run concurrently, the call costs
+about one round trip plus evaluation; run one after another they would cost one each.
 """
 
 from __future__ import annotations

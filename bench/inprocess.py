@@ -88,6 +88,57 @@ class Evaluator:
     def naive(self, body: bytes) -> tuple[float, list[dict[str, Any]]]:
         return self.loop.run_until_complete(self._naive(orjson.loads(body)))
 
+    async def _orders(self, request: dict[str, Any]) -> tuple[float, list[dict[str, Any]]]:
+        start = time.perf_counter()
+        record = await self._record(request)
+        record.drafts = [e["resource"] for e in request["context"]["draftOrders"]["entry"]]
+        cards, _ = self.pipeline.cards(record, EVALUATION_TIME, orders=True)
+        return time.perf_counter() - start, cards
+
+    def orders(self, body: bytes) -> tuple[float, list[dict[str, Any]]]:
+        """One timed order-sign evaluation (calf-safe-prescribing) of ``body``."""
+        return self.loop.run_until_complete(self._orders(orjson.loads(body)))
+
+
+# A draft simvastatin 40 mg (RxNorm 198211) for the order-sign measurement: the typical
+# chart holds a statin, a diuretic and the labs, so the order-sign rules all have work.
+DRAFT_STATIN = {
+    "resourceType": "MedicationRequest", "id": "bench-draft-statin", "status": "draft",
+    "intent": "order", "subject": {"reference": "Patient/bench-calf-01"},
+    "medicationCodeableConcept": {"coding": [{
+        "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "198211",
+        "display": "simvastatin 40 MG Oral Tablet"}], "text": "simvastatin 40 MG Oral Tablet"},
+    "dosageInstruction": [{"text": "1 tablet once daily"}],
+}
+
+
+def order_sign_request(size: int) -> dict[str, Any]:
+    request = hook_request(size)
+    request["hook"] = "order-sign"
+    patient = request["context"]["patientId"]
+    draft = {**DRAFT_STATIN, "subject": {"reference": f"Patient/{patient}"}}
+    request["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                                         "entry": [{"resource": draft}]}
+    return request
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    size: int
+    timing: Timing
+    card_topics: tuple[str, ...]
+
+
+def measure_orders(evaluator: Evaluator, size: int = TYPICAL_SIZE, *, budget_s: float = 2.5) -> OrderResult:
+    """order-sign (calf-safe-prescribing) on the typical chart with one draft statin."""
+    body = orjson.dumps(order_sign_request(size))
+    evaluator.orders(body)
+    est, cards = evaluator.orders(body)
+    n = _reps(est, budget_s, 30, 3000)
+    gc.collect()
+    times = [evaluator.orders(body)[0] for _ in range(n)]
+    return OrderResult(size, Timing(tuple(times)), _topics(cards))
+
 
 def _topics(cards: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(sorted(str(c.get("source", {}).get("topic", {}).get("code")) for c in cards))
@@ -137,5 +188,13 @@ def run(
     evaluator = Evaluator()
     try:
         return [measure_size(evaluator, n, budget_s=budget_s, log=log) for n in sizes]
+    finally:
+        evaluator.close()
+
+
+def run_orders(*, budget_s: float = 2.5) -> OrderResult:
+    evaluator = Evaluator()
+    try:
+        return measure_orders(evaluator, budget_s=budget_s)
     finally:
         evaluator.close()

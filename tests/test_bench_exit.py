@@ -75,3 +75,14 @@ def test_make_bench_fails_when_a_target_fails(fake_venv: Path, rows: str, fails:
     done = subprocess.run(["make", "-s", "-C", str(ROOT), "bench", f"VENV={fake_venv}"],
                           env={**os.environ, "BENCH_FAKE_ROWS": rows}, capture_output=True, text=True, timeout=60)
     assert (done.returncode != 0) == fails, done.stdout + done.stderr
+
+
+def test_the_order_sign_row_measures_a_firing_order_sign_evaluation() -> None:
+    # issue 10: the bench times calf-safe-prescribing on the typical chart with a draft
+    # statin; it must reach the order-sign rules (a card), not an empty pass-through
+    from bench import inprocess
+
+    result = inprocess.run_orders(budget_s=0.01)
+    assert result.card_topics == ("rx-statin-interaction",)
+    row = bench_main.order_sign_rows(result)[0]
+    assert row.target == "p50 <= 5 ms" and row.ok == (result.timing.p50 <= 0.005)
