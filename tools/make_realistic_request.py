@@ -5,7 +5,7 @@
 Loads the Bundle into a real FHIR server (sekmet-fhir, as in the tests), reads the service's
 discovery document in-process, resolves every prefetch template against the server the way
 an EHR does (code-filtered Observations, active Conditions, ...), and writes the hook
-request with every prefetch key (9 since recentEncounters). Run at build time; the bench
+request with every prefetch key (10: recentEncounters and procedureObservations included). Run at build time; the bench
 only reads the output. The committed file was made from the Synthea patient
 ``synthea-smart-sandbox-r4/Angelic_Mueller_29d755a6-32fa-482e-8fdd-081300209df8.json``
 (smart-on-fhir/generated-sample-data, Apache-2.0; synthetic): alive, born 1978, on
