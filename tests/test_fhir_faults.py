@@ -285,3 +285,28 @@ async def test_recent_encounters_read_one_page_and_never_follow_next(tmp_path: P
     encounter_requests = [r.target for r in server.requests if "/Encounter" in r.target]
     assert len(encounter_requests) == 1
     assert "_sort=-date" in encounter_requests[0] and "_count=20" in encounter_requests[0]
+
+
+async def test_a_kept_alive_connection_the_server_drops_is_retried_once(tmp_path: Path) -> None:
+    """Seen in the CDS Hooks sandbox run: the second patient's fetch went out on a pooled
+    connection the FHIR server (uvicorn, 5 s keep-alive) closed just then, and the call was
+    a 412 "unreachable (RemoteProtocolError)". The server here closes one reused connection
+    on a request without answering it; the fetch is repeated on a fresh connection."""
+    per_connection: dict[int, int] = {}
+    dropped: list[str] = []
+
+    async def drops_one_reused(request: Request, writer: asyncio.StreamWriter) -> bool:
+        seen = per_connection[id(writer)] = per_connection.get(id(writer), 0) + 1
+        if seen > 1 and not dropped:
+            dropped.append(request.target)
+            return False  # closed with the request unanswered
+        return await answer_ok(request, writer)
+
+    async with hostile(drops_one_reused) as server, service(settings(tmp_path)) as client:
+        for _ in range(2):  # the first call leaves its connections in the pool
+            response = await client.post(
+                "/cds-services/calf-pain-review", json=patient_view(fhirServer=server.base + "/fhir")
+            )
+            assert response.status_code == 200, response.text
+    assert dropped, "the second call reused a kept-alive connection"
+    assert sum(r.target == dropped[0] for r in server.requests) >= 2

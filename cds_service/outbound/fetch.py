@@ -12,6 +12,10 @@
   (seconds or an HTTP date) when it fits in the time left; otherwise the error is final.
 * Redirects: followed only to the same scheme, host and port (and re-checked), at most
   ``max_redirects`` hops; a redirect anywhere else is refused.
+* A dropped connection (the server closed it before answering, or reset it) is retried
+  once: a pooled keep-alive connection the server closes just as it is reused is the
+  common cause (uvicorn's and httpx's keep-alive timeouts are both 5 s; seen in the CDS
+  Hooks sandbox run between two patients), and a GET is safe to repeat.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from ..errors import OutboundBadResponse, OutboundError, OutboundRefused, Outbou
 from .budget import CallBudget, current_budget
 
 RETRY_STATUSES = frozenset({429, 503})
+# The connection went away under the request (no answer, or reset): retried once.
+_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_BACKOFF_S = 0.2
 
@@ -70,6 +76,7 @@ async def fetch(
     target = url
     retries = 0
     redirects = 0
+    dropped = 0
     while True:
         left = budget.remaining()
         if left <= 0:
@@ -85,6 +92,11 @@ async def fetch(
             raise
         except httpx.TimeoutException:
             raise OutboundUnavailable(f"{host}: timed out") from None
+        except _DROPPED as exc:
+            if dropped == 0:
+                dropped += 1
+                continue
+            raise OutboundUnavailable(f"{host}: unreachable ({type(exc).__name__})") from None
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             raise OutboundUnavailable(f"{host}: unreachable ({type(exc).__name__})") from None
         if result.status in RETRY_STATUSES and retries < limits.max_retries:
