@@ -176,3 +176,10 @@ def test_a_switch_names_the_reason_that_fits_the_statin_offered() -> None:
             assert "PRAVACHOL §12.3" not in card["detail"] and "high-intensity statin" in card["detail"]
         else:
             assert "**pravastatin" in card["detail"] and "PRAVACHOL §12.3" in card["detail"]
+
+
+def test_no_card_claims_at_least_zero_wells_points() -> None:
+    # a chart with risk factors but no Wells item says so, instead of "at least 0 points"
+    texts = [card["detail"] for _, card in rendered() if card["source"]["topic"]["code"] == "dvt-assessment"]
+    assert any("The chart gives no Wells point" in t for t in texts)
+    assert not any("at least 0 point" in t for t in texts)

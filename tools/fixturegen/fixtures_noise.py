@@ -53,7 +53,7 @@ def f67():
         "description": "77-year-old woman with a muscle spasm of the calf (M62.831, a leg-localised cramp) and age as the only DVT risk factor: dvt-assessment as info (no Wells point).",
         "expectTopics": [DVA],
         "expectIndicators": {DVA: "info"},
-        "expectDetail": {DVA: "at least 0 points from chart data; the bedside items (including the −2 for an alternative diagnosis) are still needed"},
+        "expectDetail": {DVA: "The chart gives no Wells point: the bedside items decide the score."},
         "silentTopics": silent(DRF="no swelling, warmth, PE symptom or D-dimer"),
     }
 

@@ -95,7 +95,7 @@ def evaluate(facts: PatientFacts, cfg: ClinicalSettings) -> Finding | None:
         topic=TOPIC,
         indicator=indicator,
         values={
-            "mode": "documented" if documented else "assess",
+            "mode": "documented" if documented else ("assess" if score else "unscored"),
             "headline": "documented" if documented else ("assess" if factors else "swelling"),
             "risk_summary": risk_summary or "none",
             "dvt": join(f"{f.display} ({iso_date(f.date)})" for f in documented),
