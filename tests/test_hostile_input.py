@@ -55,6 +55,13 @@ DUPLICATES = [
     '"patientId"\t:\t"p1"}}',
     # an escaped colon takes the slow exact path
     '{"hook":"patient-view","hookInstance":"x\\u003a","context":{"userId":"Practitioner/a","patientId":"p1","patientId":"p2"}}',
+    # the same key spelled once plainly and once escaped ("source", "\\u0073ource"), nested
+    '{"hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/a","patientId":"p1"},'
+    '"prefetch":{"patient":{"resourceType":"Patient","id":"p1","meta":{"source":"a","\\u0073ource":"b"}}}}',
+    # compact, written the way orjson writes it (the byte-comparison path), duplicate deep inside
+    '{"hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/a","patientId":"p1"},'
+    '"prefetch":{"conditions":{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Condition",'
+    '"id":"c","code":{"text":"x","text":"y"}}}]}}}',
 ]
 
 
@@ -100,26 +107,28 @@ def test_duplicate_detection_is_exact(body: str) -> None:
         reject_duplicate_keys(body.encode(), data)
 
 
-def _random_json(rng, depth: int = 0) -> str:
+def _random_json(rng, depth: int = 0, spaces: tuple[str, ...] = ("", " ", chr(10))) -> str:
     """JSON text that may repeat keys, with colons, quotes and escapes in strings."""
     atoms = ['"a"', '"a:b"', '"\\":"', '"\\u003a"', "1", "null", '"é:"', '"\\\\"']
     if depth > 3 or rng.random() < 0.3:
         return rng.choice(atoms)
     if rng.random() < 0.3:
-        return "[" + ",".join(_random_json(rng, depth + 1) for _ in range(rng.randint(0, 3))) + "]"
-    keys = ['"k"', '"k:"', '"\\u003a"', '":"', '"q\\""', '"é"']
-    members = [f"{rng.choice(keys)}{rng.choice(['', ' ', chr(10)])}:{_random_json(rng, depth + 1)}"
+        return "[" + ",".join(_random_json(rng, depth + 1, spaces) for _ in range(rng.randint(0, 3))) + "]"
+    keys = ['"k"', '"\\u006b"', '"k:"', '"\\u003a"', '":"', '"q\\""', '"é"']
+    members = [f"{rng.choice(keys)}{rng.choice(spaces)}:{_random_json(rng, depth + 1, spaces)}"
                for _ in range(rng.randint(0, 4))]
     return "{" + ",".join(members) + "}"
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["spaced", "compact"])
 @pytest.mark.parametrize("seed", range(40))
-def test_duplicate_detection_matches_an_exact_parser(seed: int) -> None:
+def test_duplicate_detection_matches_an_exact_parser(seed: int, compact: bool) -> None:
+    """Compact texts (no whitespace, as orjson writes them) reach the byte-comparison path."""
     import random
 
     rng = random.Random(seed)
     for _ in range(50):
-        text = '{"root":' + _random_json(rng) + "}"
+        text = '{"root":' + _random_json(rng, spaces=("",) if compact else ("", " ", chr(10))) + "}"
         duplicate = []
         json.loads(text, object_pairs_hook=lambda p: duplicate.append(len(dict(p)) != len(p)) or dict(p))
         data = json.loads(text)
