@@ -1,8 +1,8 @@
 """PatientRecord: the raw FHIR JSON gathered for one hook call, grouped by type.
 
 Prefetch (and the fallback fetch) produce one; clinical extraction reads it. Resources
-stay plain ``dict`` JSON here: only the ones a rule needs are ever validated as
-``fhir.resources`` models (see ``clinical/extract/``).
+stay plain ``dict`` JSON here: only the ones a rule needs are ever checked against their
+R4 structure (see ``clinical/extract/shape.py``).
 """
 
 from __future__ import annotations

@@ -542,15 +542,17 @@ def test_classification_is_memoised_per_concept(t: Terminology) -> None:
 def test_validation_verdicts_are_remembered_by_exact_content(t: Terminology, monkeypatch: pytest.MonkeyPatch) -> None:
     from cds_service.clinical import extract as ex
 
-    validated: list[bytes] = []
-    model = ex._model("Observation")
-    original = model.model_validate_json
+    from cds_service.clinical.extract import common
 
-    def counting(raw: bytes, *a: Any, **k: Any) -> Any:
-        validated.append(raw)
-        return original(raw, *a, **k)
+    validated: list[str] = []
+    shape = common.shape_of("Observation")
+    assert shape is not None
 
-    monkeypatch.setattr(model, "model_validate_json", counting)
+    def counting(resource: Any) -> bool:
+        validated.append(str(resource.get("id")))
+        return shape(resource)
+
+    monkeypatch.setitem(common._SHAPES, "Observation", counting)
     cache = ex.VerdictCache(16)
     good = obs("k1", "2823-3", 3.1)
     bad = obs("k2", "2823-3", 3.0, when="2025-05-21T08:00:00Z", interpretation="not-a-list")

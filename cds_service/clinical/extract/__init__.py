@@ -6,8 +6,9 @@ helpers and the validation cache in ``common``.
 
 Two passes keep this fast on large prefetches: resources are first *selected* from the raw
 JSON with set look-ups (resource type, status, code), and only the selected ones are
-validated as ``fhir.resources.R4B`` models. A resource that fails validation is skipped and
-counted (``PatientFacts.skipped_resources``); the log names only the resource type and the
+checked against their R4 structure (``shape``: the element names, cardinalities and choices
+of the ``fhir.resources`` R4B models, and every element the readers use checked in full
+against its R4 data type). A resource that fails the check is skipped and counted (``PatientFacts.skipped_resources``); the log names only the resource type and the
 count, never ids or patient identifiers.
 
 Reading rules (clinical.md §0, and docs/extraction.md "Reading real EHR data"):

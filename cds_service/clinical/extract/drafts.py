@@ -5,11 +5,12 @@ Draft orders are facts like the chart's, marked ``draft`` and kept apart from th
 ServiceRequests and DeviceRequests), so the patient-view rules never see them.
 
 Unlike chart resources they are read whatever their status (an order being signed is
-``draft`` or, on re-sign, ``active``); only the fields extraction reads are validated as R4
-(``_READ_FIELDS``), and an order without ``intent`` is validated as an ``order``: the
+``draft`` or, on re-sign, ``active``); only the fields extraction reads are checked
+(``_READ_FIELDS``), and an order without ``intent`` is checked as an ``order``: the
 sandbox's Rx Sign view omits ``intent`` on some versions and sends ``category`` as an
 object (cds-hooks-2.0.md §11.1), and the order the clinician is signing is an order. A
-draft whose read fields fail R4 validation is skipped and counted, like a chart resource.
+draft whose read fields fail the R4 structure check is skipped and counted, like a chart
+resource.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class DraftsReader(ExtractorBase):
                 self._draft_order(facts, resource)
 
     def _valid_draft(self, resource: Resource) -> bool:
-        """Validate the parts of a draft the rules read (type, id, status, intent, subject,
+        """Check the parts of a draft the rules read (type, id, status, intent, subject,
         authoredOn, the medication or code, dosage). A defect elsewhere does not hide the
         order being signed: the sandbox's Rx Sign view sends ``category`` as an object where
         R4 has a list."""
