@@ -37,6 +37,7 @@ from uuid import UUID, uuid4
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cds_service.card_templates import CompiledCard, TemplateError, compile_card, escape
 from cds_service.clinical.findings import Evidence, Finding
 
 DISCLAIMER = "Decision support, not a diagnosis."
@@ -383,6 +384,13 @@ class Catalog:
     def __init__(self, cards: Mapping[str, CardDefinition]) -> None:
         self._cards = dict(cards)
         self.topics: tuple[str, ...] = tuple(sorted(self._cards))
+        # Templates compiled now, so a broken one fails at start-up (card_templates).
+        try:
+            self._compiled: dict[str, CompiledCard] = {
+                topic: compile_card(card) for topic, card in self._cards.items()
+            }
+        except TemplateError as exc:
+            raise CatalogError(str(exc)) from None
 
     @classmethod
     def load(cls, cards_dir: Path) -> Catalog:
@@ -439,19 +447,17 @@ class Catalog:
         if card.status != "active":
             raise RenderError(f"card {card.id!r} is {card.status}; only active cards render")
         _check_values(card, finding)
-        summary = _fill(card, card.summary, finding.values, markdown=False)
+        compiled = self._compiled[card.id]
+        summary = compiled.fill(compiled.summary, finding.values, markdown=False)
         if len(summary) >= SUMMARY_LIMIT:  # unreachable after validation; never emit it
             raise RenderError(f"card {card.id!r}: summary is {len(summary)} characters")
+        fixed = compiled.fixed_parts()
         out: dict[str, Any] = {
             "uuid": new_uuid(),
             "summary": summary,
             "indicator": finding.indicator or card.indicator,
-            "detail": _detail(card, finding),
-            "source": {
-                "label": card.source.label,
-                "url": card.source.url,
-                "topic": card.source.topic.model_dump(),
-            },
+            "detail": _detail(compiled, finding),
+            "source": fixed["source"],
         }
         from cds_service.card_actions import render_suggestions  # it renders with catalogue types
 
@@ -459,10 +465,10 @@ class Catalog:
         if suggestions:
             out["suggestions"] = suggestions
             out["selectionBehavior"] = card.selectionBehavior
-        if card.overrideReasons:
-            out["overrideReasons"] = [r.model_dump() for r in card.overrideReasons]
-        if card.links:
-            out["links"] = [link.model_dump() for link in card.links]
+        if "overrideReasons" in fixed:
+            out["overrideReasons"] = fixed["overrideReasons"]
+        if "links" in fixed:
+            out["links"] = fixed["links"]
         return out
 
     def render_all(
@@ -496,30 +502,7 @@ def _check_values(card: CardDefinition, finding: Finding) -> None:
             )
 
 
-def _escape(text: str) -> str:
-    # Chart text goes into Markdown: keep it from becoming HTML.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cap(text: str, limit: int | None) -> str:
-    if limit is None or len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + ELLIPSIS
-
-
-def _fill(card: CardDefinition, template: str, values: Mapping[str, str], *, markdown: bool) -> str:
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        ph = card.placeholders[name]
-        if ph.choices is not None:
-            return _fill(card, ph.choices[values[name]], values, markdown=markdown)
-        text = values[name]
-        if not markdown:
-            text = " ".join(text.split())
-        text = _cap(text, ph.max_length)
-        return _escape(text) if markdown else text
-
-    return _PLACEHOLDER.sub(value, template)
+_escape = escape  # chart text goes into Markdown: keep it from becoming HTML
 
 
 def _cell(text: str | None) -> str:
@@ -566,22 +549,19 @@ def _evidence_table(evidence: tuple[Evidence, ...]) -> str:
     return "\n".join(rows)
 
 
-def _citations(card: CardDefinition) -> str:
-    lines = ["Sources:", ""]
-    for i, ref in enumerate(card.references, start=1):
-        lines.append(f"{i}. [{ref.label}]({ref.url})" if ref.url else f"{i}. {ref.label}")
-    return "\n".join(lines)
+_TRAILING_BLANKS = re.compile(r"[ \t]+\n")
+_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
-def _detail(card: CardDefinition, finding: Finding) -> str:
+def _detail(compiled: CompiledCard, finding: Finding) -> str:
     # Collapse the blank lines an empty choice leaves behind.
-    body = _fill(card, card.detail, finding.values, markdown=True)
-    body = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", body)).strip()
+    body = compiled.fill(compiled.detail, finding.values, markdown=True)
+    body = _BLANK_RUNS.sub("\n\n", _TRAILING_BLANKS.sub("\n", body)).strip()
     parts = [body]
     if finding.evidence:
         parts.append("**Evidence from the chart**\n\n" + _evidence_table(finding.evidence))
     parts.append(DISCLAIMER)
-    parts.append(_citations(card))
+    parts.append(compiled.citations)
     return "\n\n".join(parts)
 
 

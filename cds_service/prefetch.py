@@ -49,25 +49,36 @@ OPTIONAL_KEYS = frozenset({"procedureObservations"})
 
 def render_template(template: str, context: Mapping[str, Any]) -> str | None:
     """Fill ``{{context.x}}`` and the four 2.0 user tokens; ``None`` if one is unknown."""
-    missing = False
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal missing
-        token = match.group(1)
+    literals, tokens = _compiled(template)
+    out = [literals[0]]
+    for token, literal in zip(tokens, literals[1:]):
         value: object = None
         if token.startswith("context."):
-            value = context.get(token.removeprefix("context."))
+            value = context.get(token[8:])
         elif token in _USER_TOKENS:
             user = context.get("userId")
             if isinstance(user, str) and user.startswith(_USER_TOKENS[token] + "/"):
                 value = user.split("/", 1)[1]
         if not isinstance(value, str) or not value:
-            missing = True
-            return ""
-        return value
+            return None
+        out.append(value)
+        out.append(literal)
+    return "".join(out)
 
-    rendered = _TOKEN.sub(substitute, template)
-    return None if missing else rendered
+
+# A service's templates are fixed: each is split into its literal text and tokens once.
+_COMPILED_LIMIT = 256
+_compiled_templates: dict[str, tuple[list[str], list[str]]] = {}
+
+
+def _compiled(template: str) -> tuple[list[str], list[str]]:
+    parts = _compiled_templates.get(template)
+    if parts is None:
+        pieces = _TOKEN.split(template)  # literal, token, literal, ..., literal
+        parts = (pieces[0::2], pieces[1::2])
+        if len(_compiled_templates) < _COMPILED_LIMIT:
+            _compiled_templates[template] = parts
+    return parts
 
 
 def belongs_to(resource: Resource, patient_id: str) -> bool:
@@ -230,12 +241,36 @@ async def _run(client: FhirClient, plan: FetchPlan) -> list[Resource]:
 
 
 def _collect_all(record: PatientRecord, resources: list[Resource]) -> None:
-    """Add the patient's resources; count (and drop) those of anyone else."""
+    """Add the patient's resources; count (and drop) those of anyone else.
+
+    :func:`belongs_to`, with the patient's reference built once per batch."""
+    patient_id = record.patient_id
+    wanted = f"Patient/{patient_id}"
+    suffix = "/" + wanted
+    by_type = record.by_type
     for resource in resources:
-        if belongs_to(resource, record.patient_id):
-            record.add(resource)
+        rtype = resource.get("resourceType")
+        if rtype == "Patient":
+            mine = resource.get("id") == patient_id
+        elif rtype == "Medication":
+            mine = True
         else:
+            mine = False
+            for field_name in _PATIENT_FIELDS:
+                ref = resource.get(field_name)
+                if isinstance(ref, dict):
+                    value = ref.get("reference")
+                    if isinstance(value, str) and (value == wanted or value.endswith(suffix)):
+                        mine = True
+                        break
+        if not mine:
             record.ignored_other_patient += 1
+        elif isinstance(rtype, str):  # PatientRecord.add
+            group = by_type.get(rtype)
+            if group is None:
+                by_type[rtype] = [resource]
+            else:
+                group.append(resource)
 
 
 def missing_medication_refs(record: PatientRecord) -> list[str]:

@@ -294,3 +294,34 @@ def test_new_cards_carry_absolute_links(catalog: Catalog) -> None:
     card = next(c for c in catalog.render_all(findings) if c["source"]["topic"]["code"] == "sciatica-referred-pain")
     assert card["links"] == [{"label": "NICE NG59, Low back pain and sciatica in over 16s",
                               "url": "https://www.nice.org.uk/guidance/ng59", "type": "absolute"}]
+
+
+def test_templates_compile_when_the_catalogue_is_built_not_on_a_request() -> None:
+    """A card text naming an undeclared placeholder (here forced past the schema, as a
+    catalogue assembled in code could be) stops the catalogue from being built."""
+    from cds_service.catalog import CardDefinition
+
+    good = CardDefinition.model_validate(valid_card())
+    broken = good.model_copy(update={"detail": "Detail with {value} and {nowhere}."})
+    with pytest.raises(CatalogError, match=r"card 'test-card' detail uses undeclared placeholder \{nowhere\}"):
+        Catalog({"test-card": broken})
+    choice = good.placeholders["kind"].model_copy(update={"choices": {"a": "see {missing}", "b": ""}})
+    broken_choice = good.model_copy(update={"placeholders": {**good.placeholders, "kind": choice}})
+    with pytest.raises(CatalogError, match=r"choice 'a' uses undeclared placeholder \{missing\}"):
+        Catalog({"test-card": broken_choice})
+
+
+def test_each_rendered_card_has_its_own_fixed_parts(tmp_path: Path) -> None:
+    """Source, override reasons and links are serialised once at load; a caller changing
+    one rendered card does not change the next."""
+    cat = Catalog.load(write(tmp_path, valid_card()))
+    finding = Finding("test-card", None, {"value": "1", "kind": "a"})
+    first = cat.render(finding)
+    first["source"]["topic"]["code"] = "changed"
+    first["overrideReasons"].clear()
+    first["links"][0]["url"] = "https://changed.example.org"
+    second = cat.render(finding)
+    assert second["source"]["topic"]["code"] == "test-card"
+    assert second["overrideReasons"] == [OVERRIDE]
+    assert second["links"] == [{"label": "Test guideline", "url": "https://example.org/guideline", "type": "absolute"}]
+    assert second["detail"].endswith("Sources:\n\n1. [A citation](https://example.org/cite)\n2. Plain")
