@@ -300,3 +300,44 @@ async def test_prefetched_recent_encounters_next_link_is_not_followed() -> None:
                           {"patient": {"resourceType": "Patient", "id": "p1"}, "recentEncounters": page},
                           no_client, deadline_s=2)
     assert [e["id"] for e in record.of_type("Encounter")] == ["e1"]
+
+
+def test_bundle_collection_in_one_pass_matches_belongs_to() -> None:
+    """``_collect_entries`` (the one-pass hot path for prefetched Bundles) keeps and drops
+    exactly what ``bundle_resources`` followed by ``belongs_to`` would."""
+    from cds_service.fhir_client import bundle_resources
+    from cds_service.prefetch import _collect
+    from cds_service.record import PatientRecord
+
+    resources: list[object] = [
+        {"resourceType": "Patient", "id": "p1"},
+        {"resourceType": "Patient", "id": "p2"},
+        {"resourceType": "Medication", "id": "m1"},
+        {"resourceType": "Observation", "id": "o1", "subject": {"reference": "Patient/p1"}},
+        {"resourceType": "Observation", "id": "o2",
+         "subject": {"reference": "https://ehr.example/fhir/Patient/p1"}},
+        {"resourceType": "Observation", "id": "o3", "subject": {"reference": "Patient/p10"}},
+        {"resourceType": "Observation", "id": "o4", "subject": {"reference": "Patient/p2"}},
+        {"resourceType": "Observation", "id": "o5"},
+        {"resourceType": "Observation", "id": "o6", "subject": "Patient/p1"},
+        {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/p1"}},
+        {"resourceType": "Condition", "id": "c1", "subject": {"reference": 5}},
+        {"resourceType": "OperationOutcome", "issue": []},
+        {"id": "no-type"},
+        {"resourceType": 7, "subject": {"reference": "Patient/p1"}},
+        "not-an-object",
+    ]
+    entries = [{"resource": r} for r in resources] + ["not-an-entry", {"fullUrl": "x"}]
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+    fast = PatientRecord(patient_id="p1")
+    _collect(fast, bundle)
+    slow = PatientRecord(patient_id="p1")
+    for resource in bundle_resources(bundle):
+        if belongs_to(resource, "p1"):
+            slow.add(resource)
+        else:
+            slow.ignored_other_patient += 1
+    assert fast.by_type == slow.by_type
+    assert fast.ignored_other_patient == slow.ignored_other_patient == 6
+    assert {r["id"] for rs in fast.by_type.values() for r in rs} == {"p1", "m1", "o1", "o2", "a1"}

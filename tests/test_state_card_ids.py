@@ -210,3 +210,22 @@ def test_metrics_attribution_also_reads_the_uuid(tmp_path: Path) -> None:
         store.record_issued([IssuedCard(recorded, SERVICE, TOPIC, version, "h", datetime.now(UTC))])
         found = store.card_attribution(SERVICE, [recorded, lost, "not-ours"])
     assert found == {recorded: (TOPIC, version), lost: (TOPIC, version)}
+
+
+def test_random_pool_refills_and_is_not_shared_with_a_forked_child() -> None:
+    """The random part comes from a pooled CSPRNG draw: uuids stay unique across refills,
+    and a forked worker never repeats the uuids its parent is about to issue."""
+    import os
+
+    made = [new_card_uuid("pad", "1.2.0") for _ in range(1_000)]  # about 3 pool refills
+    assert len(set(made)) == 1_000
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report its next uuid, then leave without pytest's teardown
+        os.write(write_end, new_card_uuid("pad", "1.2.0").encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    assert child and child != new_card_uuid("pad", "1.2.0")

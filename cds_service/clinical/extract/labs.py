@@ -15,7 +15,6 @@ from cds_service.clinical.extract.common import (
     _code_of,
     _codings,
     _concept_text,
-    _one_of,
     _ref,
     _status_code,
 )
@@ -35,11 +34,20 @@ class LabsReader(ExtractorBase):
         one is usable: older results are never modelled (issue #4, cost per call).
         """
         candidates: dict[str, list[tuple[datetime, Resource, str | None, Any]]] = {}
+        memo_get = self.t.memo.get
+        dumps = orjson.dumps
         for resource in self.record.of_type("Observation"):
-            if not _one_of(resource.get("status"), LAB_STATUSES):
+            status = resource.get("status")
+            if not isinstance(status, str) or status not in LAB_STATUSES:
                 continue
             code = resource.get("code")
-            group, loinc, finding_groups = self._classify_concept(code)
+            # The memo look-up of _classify_concept, inlined: a chart holds hundreds of
+            # vital signs whose few codes were classified on an earlier call.
+            try:
+                found = memo_get(b"obs:" + dumps(code))
+            except TypeError:
+                found = None
+            group, loinc, finding_groups = found if found is not None else self._classify_concept(code)
             if group is not None:
                 effective = self._effective(resource)
                 if effective is not None and effective <= self.now:  # undated / replay: out
