@@ -2,7 +2,8 @@
 
 It serves one transaction Bundle's resources: reads (``GET /fhir/{type}/{id}``) and
 searches (``GET /fhir/{type}?...``, one searchset page, filtered by ``status`` /
-``clinical-status`` like a real server; other parameters ignored). Every response waits
+``clinical-status`` and by the ``code`` and ``category`` tokens (``system|code`` or a bare
+code) like a real server; other parameters ignored). Every response waits
 ``BENCH_STUB_DELAY_MS`` first, standing in for an EHR's network and query time, so the
 benchmark can show whether the service's queries overlap (≈ one delay) or queue (≈ eight).
 
@@ -35,6 +36,23 @@ def _status_of(resource: Mapping[str, Any]) -> str | None:
     return status if isinstance(status, str) else None
 
 
+def _token_match(concepts: Any, tokens: list[str]) -> bool:
+    """FHIR token search over CodeableConcept(s): ``system|code`` or a bare ``code``."""
+    if isinstance(concepts, Mapping):
+        concepts = [concepts]
+    if not isinstance(concepts, list):
+        return False
+    for concept in concepts:
+        if not isinstance(concept, Mapping):
+            continue
+        for coding in concept.get("coding") or ():
+            for token in tokens:
+                system, bar, code = token.rpartition("|")
+                if coding.get("code") == code and (not bar or coding.get("system") == system):
+                    return True
+    return False
+
+
 def create_app() -> Starlette:
     bundle = orjson.loads(Path(os.environ["BENCH_STUB_BUNDLE"]).read_bytes())
     delay = float(os.environ.get("BENCH_STUB_DELAY_MS", "50")) / 1000
@@ -63,8 +81,11 @@ def create_app() -> Starlette:
         await asyncio.sleep(delay)
         wanted = request.query_params.get("clinical-status") or request.query_params.get("status")
         allowed = set(wanted.split(",")) if wanted else None
+        tokens = {name: request.query_params[name].split(",")
+                  for name in ("code", "category") if request.query_params.get(name)}
         found = [r for r in by_type.get(request.path_params["rtype"], [])
-                 if allowed is None or _status_of(r) in allowed]
+                 if (allowed is None or _status_of(r) in allowed)
+                 and all(_token_match(r.get(name), wanted_tokens) for name, wanted_tokens in tokens.items())]
         return reply({"resourceType": "Bundle", "type": "searchset", "total": len(found),
                       "entry": [{"resource": r, "search": {"mode": "match"}} for r in found]})
 
