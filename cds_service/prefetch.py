@@ -123,54 +123,8 @@ def _collect(record: PatientRecord, value: object) -> str | None:
     """Add a prefetched value to the record; return a ``next`` link still to follow."""
     if not isinstance(value, dict):
         return None
-    if value.get("resourceType") != "Bundle":
-        _collect_all(record, bundle_resources(value))
-        return None
-    entries = value.get("entry")
-    if isinstance(entries, list):
-        _collect_entries(record, entries)
-    return next_link(value)
-
-
-def _collect_entries(record: PatientRecord, entries: list[Any]) -> None:
-    """``_collect_all`` over a Bundle's entries in one pass (the hot path of a prefetched
-    chart: the same checks as ``bundle_resources`` and ``belongs_to``, inlined)."""
-    patient_id = record.patient_id
-    wanted = f"Patient/{patient_id}"
-    suffix = "/" + wanted
-    by_type = record.by_type
-    ignored = 0
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        resource = entry.get("resource")
-        if not isinstance(resource, dict):
-            continue
-        rtype = resource.get("resourceType")
-        if rtype is None or rtype == "OperationOutcome":
-            continue
-        if rtype == "Patient":
-            mine = resource.get("id") == patient_id
-        elif rtype == "Medication":
-            mine = True
-        else:
-            mine = False
-            for field_name in _PATIENT_FIELDS:
-                ref = resource.get(field_name)
-                if isinstance(ref, dict):
-                    target = ref.get("reference")
-                    if isinstance(target, str) and (target == wanted or target.endswith(suffix)):
-                        mine = True
-                        break
-        if not mine:
-            ignored += 1
-        elif isinstance(rtype, str):
-            found = by_type.get(rtype)
-            if found is None:
-                by_type[rtype] = [resource]
-            else:
-                found.append(resource)
-    record.ignored_other_patient += ignored
+    _collect_all(record, bundle_resources(value))
+    return next_link(value) if value.get("resourceType") == "Bundle" else None
 
 
 async def gather(

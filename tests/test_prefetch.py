@@ -303,8 +303,8 @@ async def test_prefetched_recent_encounters_next_link_is_not_followed() -> None:
 
 
 def test_bundle_collection_in_one_pass_matches_belongs_to() -> None:
-    """``_collect_entries`` (the one-pass hot path for prefetched Bundles) keeps and drops
-    exactly what ``bundle_resources`` followed by ``belongs_to`` would."""
+    """``_collect`` (with ``_collect_all``, the inlined hot path for prefetched Bundles) keeps
+    and drops exactly what ``bundle_resources`` followed by ``belongs_to`` would."""
     from cds_service.fhir_client import bundle_resources
     from cds_service.prefetch import _collect
     from cds_service.record import PatientRecord
