@@ -100,18 +100,33 @@ def primitive_extension(value: Any) -> bool:
     return value is None or isinstance(value, Mapping)
 
 
+def passes(spec: tuple[Check, bool], item: Any) -> bool:
+    """One present (non-null) child against its (check, repeats): a repeating element is a
+    JSON array whose items are all non-null and pass."""
+    check, repeats = spec
+    if not repeats:
+        return check(item)
+    if not isinstance(item, list):
+        return False
+    for entry in item:
+        if entry is None or not check(entry):
+            return False
+    return True
+
+
 class Element:
     """A complex data type or backbone element: its known children and their checks.
 
     ``fields`` maps each child name to its check; ``lists`` names the repeating ones (the
-    value must then be a JSON array whose items pass). ``id``, ``extension`` and the
-    ``_name`` primitive extensions are always allowed. ``None`` counts as absent.
+    value must then be a JSON array whose items pass, :func:`passes`). ``id``,
+    ``extension`` and the ``_name`` primitive extensions are always allowed. ``None``
+    counts as absent.
     """
 
-    __slots__ = ("fields", "required")
+    __slots__ = ("fields",)
 
     def __init__(self, fields: Mapping[str, Check], lists: Iterable[str] = (),
-                 required: Iterable[str] = (), *, backbone: bool = False) -> None:
+                 *, backbone: bool = False) -> None:
         self.fields: dict[str, tuple[Check, bool]] = {
             "id": (string, False), "extension": (extension_entry, True),
         }
@@ -120,7 +135,6 @@ class Element:
         listed = frozenset(lists)
         for name, check in fields.items():
             self.fields[name] = (check, name in listed)
-        self.required = tuple(required)
 
     def __call__(self, value: Any) -> bool:
         if not isinstance(value, Mapping):
@@ -134,17 +148,7 @@ class Element:
                 if key[:1] == "_" and key[1:] in fields and primitive_extension(item):
                     continue
                 return False
-            check, repeats = spec
-            if repeats:
-                if not isinstance(item, list):
-                    return False
-                for entry in item:
-                    if entry is None or not check(entry):
-                        return False
-            elif not check(item):
-                return False
-        for name in self.required:
-            if value.get(name) is None:
+            if not passes(spec, item):
                 return False
         return True
 

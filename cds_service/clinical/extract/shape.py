@@ -40,6 +40,7 @@ from cds_service.clinical.extract.datatypes import (
     fhir_date,
     fhir_id,
     instant,
+    passes,
     string,
 )
 
@@ -97,14 +98,7 @@ class ResourceShape:
             spec = fields.get(key)
             if spec is None:
                 return False
-            check, repeats = spec
-            if repeats:
-                if not isinstance(item, list):
-                    return False
-                for entry in item:
-                    if entry is None or not check(entry):
-                        return False
-            elif not check(item):
+            if not passes(spec, item):
                 return False
             group = choices.get(key)
             if group is not None:
