@@ -150,7 +150,7 @@ def serve_profiled(port: int, report: Path) -> None:
                 log_level=settings.log_level.lower(), proxy_headers=False)
 
 
-def profile_http(duration_s: float = 10.0) -> str:
+def profile_http(duration_s: float = 10.0, request: str = "typical") -> str:
     from bench.data import hook_request
     from bench.inprocess import TYPICAL_SIZE
     from bench.loadgen import run_load, tool_name
@@ -160,8 +160,11 @@ def profile_http(duration_s: float = 10.0) -> str:
 
     with tempfile.TemporaryDirectory(prefix="calf-profile-") as tmp:
         workdir = Path(tmp)
-        body_path = workdir / "typical.json"
-        body_path.write_bytes(orjson.dumps(hook_request(TYPICAL_SIZE)))
+        if request == "realistic":
+            body_path = Path(__file__).with_name("realistic-request.json")
+        else:
+            body_path = workdir / "typical.json"
+            body_path.write_bytes(orjson.dumps(hook_request(TYPICAL_SIZE)))
         report = workdir / "http-profile.txt"
         port = free_port()
         argv = [sys.executable, "-m", "bench.profile", "serve", "--port", str(port), "--report", str(report)]
@@ -178,7 +181,8 @@ def profile_http(duration_s: float = 10.0) -> str:
                 time.sleep(0.1)
             time.sleep(0.5)  # let the write finish
         text = report.read_text() if report.exists() else "(no report written)"
-        return (f"load during the profile: {tool}, {load.rps:,.0f} req/s, p50 {load.p50_s * 1000:.1f} ms, "
+        return (f"request: {request} ({body_path.stat().st_size / 1024:.0f} KB)\n"
+                f"load during the profile: {tool}, {load.rps:,.0f} req/s, p50 {load.p50_s * 1000:.1f} ms, "
                 f"p99 {load.p99_s * 1000:.1f} ms (profiling slows the worker)\n\n" + text)
 
 
@@ -189,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--port", type=int, required=True)
     srv.add_argument("--report", type=Path, required=True)
     parser.add_argument("--only", choices=["inprocess", "http"])
+    parser.add_argument("--request", choices=["typical", "realistic"], default="typical",
+                        help="the HTTP profile's body: the 300-resource one or bench/realistic-request.json")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve_profiled(args.port, args.report)
@@ -197,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         print(profile_inprocess(), flush=True)
         print()
     if args.only in (None, "http"):
-        print(profile_http(), flush=True)
+        print(profile_http(request=args.request), flush=True)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -94,10 +95,17 @@ def preload_models() -> None:
 def parse_datetime(value: Any) -> datetime | None:
     """A FHIR date/dateTime/instant string as an aware datetime (UTC when no offset).
 
-    Partial dates ("2024", "2024-03") take the first day; a date is midnight UTC.
+    Partial dates ("2024", "2024-03") take the first day; a date is midnight UTC. Parsed
+    values are remembered (bounded; a datetime is immutable): a chart repeats the same
+    dates on every call, and one hook call reads about one per resource.
     """
     if not isinstance(value, str) or len(value) < 4:
         return None
+    return _parse_datetime(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_datetime(value: str) -> datetime | None:
     try:
         if len(value) == 4:
             return datetime(int(value), 1, 1, tzinfo=UTC)

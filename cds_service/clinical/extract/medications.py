@@ -25,6 +25,9 @@ from cds_service.record import Resource
 from cds_service.terminology.valuesets import MedicationMatch
 
 _UNSEEN = object()
+# Statuses read: current ones and those that ended (for "ended within N days").
+_STATEMENT_READ = MED_STATEMENT_STATUSES | ENDED_STATUSES
+_REQUEST_READ = frozenset({"active"}) | ENDED_STATUSES
 
 
 class MedicationsReader(ExtractorBase):
@@ -93,7 +96,7 @@ class MedicationsReader(ExtractorBase):
             return  # a deceased patient has no current medications
         for resource in self.record.of_type("MedicationStatement"):
             status = resource.get("status")
-            if not _one_of(status, MED_STATEMENT_STATUSES | ENDED_STATUSES):
+            if not _one_of(status, _STATEMENT_READ):
                 continue
             period = resource.get("effectivePeriod") or {}
             end = parse_datetime(period.get("end") if isinstance(period, Mapping) else None)
@@ -108,7 +111,7 @@ class MedicationsReader(ExtractorBase):
                 self._medication(facts, resource, started, first)
         for resource in self.record.of_type("MedicationRequest"):
             status = resource.get("status")
-            if not _one_of(status, frozenset({"active"}) | ENDED_STATUSES) \
+            if not _one_of(status, _REQUEST_READ) \
                     or not _one_of(resource.get("intent"), ORDER_INTENTS):
                 continue
             if resource.get("doNotPerform") is True:
