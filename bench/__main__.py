@@ -22,7 +22,7 @@ import orjson
 
 from bench import fallback, healthchain, inprocess, startup
 from bench.data import EVALUATION_TIME, hook_request, synthetic_bundle
-from bench.http import HOOK_PATH, Soak, Throughput, sequential_latency, soak
+from bench.http import HOOK_PATH, Interleaved, Soak, interleaved, median_of, sequential_latency, soak, spread
 from bench.loadgen import LoadResult, describe, run_load, tool_name
 from bench.procs import calf_cds_argv, calf_cds_env, free_port, serve, uvicorn_argv
 from bench.stats import mib, ms
@@ -42,14 +42,18 @@ GROWTH_ALLOWANCE = 5 * 1024 * 1024
 class Plan:
     inproc_budget_s: float
     warmup_s: float
-    duration_s: float
+    duration_s: float  # one server's run outside the interleaved comparisons (cold cache)
+    rounds: int  # interleaved comparisons: rounds of one window per server
+    window_s: float
     drain_s: float
     soak_total: int
     extra_startups: int
 
 
-FULL = Plan(inproc_budget_s=2.5, warmup_s=3, duration_s=10, drain_s=5, soak_total=10_000, extra_startups=2)
-QUICK = Plan(inproc_budget_s=0.4, warmup_s=1, duration_s=3, drain_s=2, soak_total=1_000, extra_startups=0)
+FULL = Plan(inproc_budget_s=2.5, warmup_s=3, duration_s=10, rounds=7, window_s=2, drain_s=5, soak_total=10_000,
+            extra_startups=2)
+QUICK = Plan(inproc_budget_s=0.4, warmup_s=1, duration_s=3, rounds=2, window_s=1, drain_s=2, soak_total=1_000,
+             extra_startups=0)
 
 
 def log(message: str) -> None:
@@ -99,17 +103,20 @@ def _load_value(r: LoadResult) -> str:
             f"errors {r.errors} ({r.requests:,} req in {r.duration_s:.1f} s)")
 
 
-def http_rows(tool: str, body_kb: float, ours: Throughput, floor: Throughput, drain: LoadResult,
+def http_rows(tool: str, body_kb: float, typical: Interleaved, plan: Plan, drain: LoadResult,
               single: float, cold: LoadResult) -> list[Row]:
     section = "2 http"
-    o, f = ours.measured, floor.measured
+    o, f = typical.total("ours"), typical.total("floor")
+    rps, p99 = typical.ratios("ours", "floor"), typical.p99_ratios("ours", "floor")
     rows = [
         Row(section, "load generator", f"{describe(tool)}; {CONCURRENCY} connections"),
         Row(section, "request", f"typical patient-view, n={inprocess.TYPICAL_SIZE} resources, {body_kb:.0f} KB"),
+        Row(section, "method", f"interleaved: {plan.rounds} rounds of one {plan.window_s:g} s window per server, "
+                               "order rotating; ratios are the median of the rounds'"),
         Row(section, "ours (calf-cds serve, 1 worker)", _load_value(o), "errors = 0", o.errors == 0),
         Row(section, "floor (bare FastAPI, parse + fixed card)", _load_value(f), "errors = 0", f.errors == 0),
-        Row(section, "throughput ours/floor", f"{o.rps / f.rps:.2f}x", ">= 0.5x", o.rps / f.rps >= 0.5),
-        Row(section, "p99 ours/floor", f"{o.p99_s / f.p99_s:.2f}x", "<= 2x", o.p99_s / f.p99_s <= 2),
+        Row(section, "throughput ours/floor", spread(rps), ">= 0.5x", median_of(rps) >= 0.5),
+        Row(section, "p99 ours/floor", spread(p99), "<= 2x", median_of(p99) <= 2),
         Row(section, "generator check: /drain (read body only)",
             f"{drain.rps:,.0f} req/s = {drain.rps / o.rps:.1f}x ours, {drain.rps / f.rps:.1f}x floor",
             ">= 2x floor", drain.rps >= 2 * f.rps),
@@ -127,17 +134,19 @@ def _prefetch_keys() -> int:
     return len(json.loads(REALISTIC.read_text())["prefetch"])
 
 
-def realistic_rows(body_kb: float, ours: LoadResult, floor: LoadResult, hc: LoadResult) -> list[Row]:
+def realistic_rows(body_kb: float, real: Interleaved) -> list[Row]:
     section = "2b realistic"
+    ours, floor, hc = real.total("ours"), real.total("floor"), real.total("hc")
+    of, oh, p99 = real.ratios("ours", "floor"), real.ratios("ours", "hc"), real.p99_ratios("ours", "floor")
     return [
         Row(section, "request", f"Synthea patient on simvastatin + hydrochlorothiazide (every rule runs, none fires), "
-                                f"{_prefetch_keys()} prefetch keys, {body_kb:.0f} KB"),
+                                f"{_prefetch_keys()} prefetch keys, {body_kb:.0f} KB; interleaved like section 2"),
         Row(section, "ours (calf-cds serve, 1 worker, full evaluation)", _load_value(ours), "errors = 0", ours.errors == 0),
         Row(section, "floor (bare FastAPI, parse + fixed card)", _load_value(floor), "errors = 0", floor.errors == 0),
         Row(section, f"HealthChain {healthchain.VERSION}, trivial greeting handler", _load_value(hc), "errors = 0", hc.errors == 0),
-        Row(section, "throughput ours/floor", f"{ours.rps / floor.rps:.2f}x", ">= 0.5x", ours.rps / floor.rps >= 0.5),
-        Row(section, "throughput ours/HealthChain", f"{ours.rps / hc.rps:.2f}x", ">= 2x", ours.rps / hc.rps >= 2),
-        Row(section, "p99 ours/floor", f"{ours.p99_s / floor.p99_s:.2f}x", "<= 2x", ours.p99_s / floor.p99_s <= 2),
+        Row(section, "throughput ours/floor", spread(of), ">= 0.5x", median_of(of) >= 0.5),
+        Row(section, "throughput ours/HealthChain", spread(oh), ">= 2x", median_of(oh) >= 2),
+        Row(section, "p99 ours/floor", spread(p99), "<= 2x", median_of(p99) <= 2),
     ]
 
 
@@ -250,32 +259,33 @@ def measure(plan: Plan, tool: str) -> list[Row]:
             "healthchain", healthchain.argv(hc_port, workdir), port=hc_port,
             ready_path=healthchain.READY_PATH, workdir=workdir))
 
-        log(f"3/4 HTTP ({tool}, {CONCURRENCY} connections, {plan.duration_s:.0f} s each)")
+        log(f"3/4 HTTP ({tool}, {CONCURRENCY} connections, {plan.rounds} interleaved rounds of "
+            f"{plan.window_s:g} s per server)")
         common = {"concurrency": CONCURRENCY, "workdir": workdir, "tool": tool}
-        ours_warm = run_load(ours.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
+        run_load(ours.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
         rss_warm = ours.rss()
-        floor_warm = run_load(floor.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
-        ours_run = run_load(ours.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
-        floor_run = run_load(floor.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
+        typical_runs = interleaved({"ours": ours.base_url + HOOK_PATH, "floor": floor.base_url + HOOK_PATH},
+                                   body_path, rounds=plan.rounds, window_s=plan.window_s,
+                                   warmup_s=plan.warmup_s, **common)
         drain = run_load(floor.base_url + "/drain", body_path, duration_s=plan.drain_s, **common)
         run_load(cold.base_url + HOOK_PATH, body_path, duration_s=plan.warmup_s, **common)
         cold_run = run_load(cold.base_url + HOOK_PATH, body_path, duration_s=plan.duration_s, **common)
         log("  realistic request: ours, floor, HealthChain")
-        real = {}
-        for name, url in (("ours", ours.base_url + HOOK_PATH), ("floor", floor.base_url + HOOK_PATH),
-                          ("hc", hc.base_url + healthchain.HOOK_PATH)):
-            run_load(url, REALISTIC, duration_s=plan.warmup_s, **common)
-            real[name] = run_load(url, REALISTIC, duration_s=plan.duration_s, **common)
+        real = interleaved({"ours": ours.base_url + HOOK_PATH, "floor": floor.base_url + HOOK_PATH,
+                            "hc": hc.base_url + healthchain.HOOK_PATH},
+                           REALISTIC, rounds=plan.rounds, window_s=plan.window_s, warmup_s=plan.warmup_s,
+                           **common)
         single = sequential_latency(ours.base_url + HOOK_PATH, typical, 20).p50
-        log(f"  ours {ours_run.rps:,.0f} req/s, floor {floor_run.rps:,.0f} req/s; soak to {plan.soak_total:,}")
-        mem = soak(ours, body_path, ours_run, rss_start=rss_warm, total=plan.soak_total, log=log, **common)
+        ours_typical = typical_runs.total("ours")
+        log(f"  ours {ours_typical.rps:,.0f} req/s, floor {typical_runs.total('floor').rps:,.0f} req/s; "
+            f"soak to {plan.soak_total:,}")
+        mem = soak(ours, body_path, ours_typical, rss_start=rss_warm, total=plan.soak_total, log=log, **common)
 
         log(f"4/4 fallback fetch (stub FHIR server, {FHIR_DELAY_MS} ms per response)")
         fb = fallback.measure(ours.base_url, f"{stub.base_url}/fhir")
 
-        rows += http_rows(tool, len(typical) / 1024, Throughput(ours_warm, ours_run),
-                          Throughput(floor_warm, floor_run), drain, single, cold_run)
-        rows += realistic_rows(REALISTIC.stat().st_size / 1024, real["ours"], real["floor"], real["hc"])
+        rows += http_rows(tool, len(typical) / 1024, typical_runs, plan, drain, single, cold_run)
+        rows += realistic_rows(REALISTIC.stat().st_size / 1024, real)
         rows += fallback_rows(fb)
         rows += startup_rows([ours.startup_s, *extra.samples], [first_call, *extra.first_call_s], mem, plan)
     return rows

@@ -1,13 +1,18 @@
-"""HTTP throughput and latency over loopback, and the memory soak, for one server.
+"""HTTP throughput and latency over loopback, and the memory soak.
 
-The same body (the typical patient-view request) goes to the service and to the FLOOR
-(``bench.floor``) with the same generator, concurrency and duration, back to back.
+The same body goes to the service and to the FLOOR (``bench.floor``), and for the
+realistic request to HealthChain, with the same generator and concurrency, INTERLEAVED:
+short windows of each server in turn, round after round (:func:`interleaved`). The host
+these runs share changes speed by tens of percent within minutes; servers measured one
+after another for 10 s each compared different hosts. Each ratio is the median of the
+per-round ratios, each from two windows a few seconds apart.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,20 +29,61 @@ _SOAK_MAX_S = 150.0
 
 
 @dataclass(frozen=True, slots=True)
-class Throughput:
-    warmup: LoadResult
-    measured: LoadResult
+class Interleaved:
+    """Per-round results of each server, the same rounds for all."""
+
+    rounds: Mapping[str, tuple[LoadResult, ...]]
+
+    def total(self, name: str) -> LoadResult:
+        """All of a server's windows as one result: requests, time and errors summed;
+        p50 and p99 the median of the windows' (a window's p99 is its own tail)."""
+        runs = self.rounds[name]
+        return LoadResult(
+            tool=runs[0].tool,
+            requests=sum(r.requests for r in runs),
+            duration_s=sum(r.duration_s for r in runs),
+            socket_errors=sum(r.socket_errors for r in runs),
+            bad_status=sum(r.bad_status for r in runs),
+            timeouts=sum(r.timeouts for r in runs),
+            p50_s=statistics.median(r.p50_s for r in runs),
+            p99_s=statistics.median(r.p99_s for r in runs),
+            max_s=max(r.max_s for r in runs),
+        )
+
+    def ratios(self, a: str, b: str) -> list[float]:
+        """Throughput of ``a`` over ``b``, round by round."""
+        return [x.rps / y.rps if y.rps else 0.0 for x, y in zip(self.rounds[a], self.rounds[b], strict=True)]
+
+    def p99_ratios(self, a: str, b: str) -> list[float]:
+        return [x.p99_s / y.p99_s if y.p99_s else 0.0
+                for x, y in zip(self.rounds[a], self.rounds[b], strict=True)]
 
 
-def throughput(
-    server: Server, body_path: Path, *, path: str = HOOK_PATH, concurrency: int, warmup_s: float,
-    duration_s: float, workdir: Path, tool: str,
-) -> Throughput:
-    """A warm-up run (discarded), then the measured run."""
-    url = server.base_url + path
-    warm = run_load(url, body_path, concurrency=concurrency, duration_s=warmup_s, workdir=workdir, tool=tool)
-    measured = run_load(url, body_path, concurrency=concurrency, duration_s=duration_s, workdir=workdir, tool=tool)
-    return Throughput(warm, measured)
+def median_of(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float]) -> str:
+    """``median (min-max, N rounds)`` of per-round ratios, for the table."""
+    return f"{median_of(values):.2f}x (rounds {min(values):.2f}-{max(values):.2f}, n={len(values)})"
+
+
+def interleaved(
+    urls: Mapping[str, str], body_path: Path, *, rounds: int, window_s: float, warmup_s: float,
+    concurrency: int, workdir: Path, tool: str,
+) -> Interleaved:
+    """A warm-up window per server (discarded), then ``rounds`` rounds of one ``window_s``
+    window per server; the order rotates each round so no server always runs first."""
+    names = list(urls)
+    for name in names:
+        run_load(urls[name], body_path, concurrency=concurrency, duration_s=warmup_s, workdir=workdir, tool=tool)
+    results: dict[str, list[LoadResult]] = {name: [] for name in names}
+    for index in range(rounds):
+        order = names[index % len(names):] + names[:index % len(names)]
+        for name in order:
+            results[name].append(run_load(urls[name], body_path, concurrency=concurrency, duration_s=window_s,
+                                          workdir=workdir, tool=tool))
+    return Interleaved({name: tuple(runs) for name, runs in results.items()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -427,7 +427,7 @@ def test_failing_batch_is_rolled_back_and_keeps_earlier_rows(
 ) -> None:
     assert store.record_feedback(SERVICE, _entries(_entry(card="kept")), RECEIVED) == 1
     # One row per INSERT statement, so the failure below lands mid-batch.
-    monkeypatch.setattr("cds_service.state.sql._INSERT_CHUNK", 1)
+    monkeypatch.setattr("cds_service.state.sql._INSERT_PAGE", 1)
     feedback_inserts = 0
 
     def fail_on_second_insert(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
