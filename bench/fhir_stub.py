@@ -36,8 +36,23 @@ def _status_of(resource: Mapping[str, Any]) -> str | None:
     return status if isinstance(status, str) else None
 
 
-def _token_match(concepts: Any, tokens: list[str]) -> bool:
+def _tokens(values: list[str]) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """A token parameter's values as (system, code) pairs and bare codes, parsed once per
+    search (the service's Observation search names about a hundred codes)."""
+    pairs: set[tuple[str, str]] = set()
+    bare: set[str] = set()
+    for token in values:
+        system, bar, code = token.rpartition("|")
+        if bar:
+            pairs.add((system, code))
+        else:
+            bare.add(code)
+    return frozenset(pairs), frozenset(bare)
+
+
+def _token_match(concepts: Any, tokens: tuple[frozenset[tuple[str, str]], frozenset[str]]) -> bool:
     """FHIR token search over CodeableConcept(s): ``system|code`` or a bare ``code``."""
+    pairs, bare = tokens
     if isinstance(concepts, Mapping):
         concepts = [concepts]
     if not isinstance(concepts, list):
@@ -46,10 +61,9 @@ def _token_match(concepts: Any, tokens: list[str]) -> bool:
         if not isinstance(concept, Mapping):
             continue
         for coding in concept.get("coding") or ():
-            for token in tokens:
-                system, bar, code = token.rpartition("|")
-                if coding.get("code") == code and (not bar or coding.get("system") == system):
-                    return True
+            code = coding.get("code")
+            if code in bare or (coding.get("system"), code) in pairs:
+                return True
     return False
 
 
@@ -81,7 +95,7 @@ def create_app() -> Starlette:
         await asyncio.sleep(delay)
         wanted = request.query_params.get("clinical-status") or request.query_params.get("status")
         allowed = set(wanted.split(",")) if wanted else None
-        tokens = {name: request.query_params[name].split(",")
+        tokens = {name: _tokens(request.query_params[name].split(","))
                   for name in ("code", "category") if request.query_params.get(name)}
         found = [r for r in by_type.get(request.path_params["rtype"], [])
                  if (allowed is None or _status_of(r) in allowed)

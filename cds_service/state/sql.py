@@ -44,9 +44,10 @@ from .schema import jwks_cache_table, replay_table
 
 # How long a SQLite writer waits for another writer's lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# Rows per INSERT statement SQLAlchemy sends (it lowers this to the driver's parameter
-# limit: SQLite builds before 3.32 allow only 999).
-_INSERT_PAGE = 1000
+# Rows per INSERT statement SQLAlchemy sends (SQLite builds before 3.32 allow only 999
+# parameters). Small on purpose: each distinct row count is a distinct SQL text, and the
+# driver keeps up to 128 prepared statements per connection; 50 bounds what they hold.
+_INSERT_PAGE = 50
 # Expired replay entries are deleted at most this often (by the next claim after it).
 REPLAY_PURGE_INTERVAL_S = 60.0
 
