@@ -29,7 +29,7 @@ class ConditionsReader(ExtractorBase):
         codings = _codings(code)
         groups = self.concept_groups(code)
         value = resource.get("valueCodeableConcept")
-        if not groups and isinstance(value, Mapping):
+        if not groups and isinstance(value, dict):
             codings = _codings(value)
             groups = self.concept_groups(value)
             code = value
@@ -68,14 +68,14 @@ class ConditionsReader(ExtractorBase):
             codings = _codings(code)
             onset_period = resource.get("onsetPeriod")
             onset = parse_datetime(resource.get("onsetDateTime")) or parse_datetime(
-                onset_period.get("start") if isinstance(onset_period, Mapping) else None)
+                onset_period.get("start") if isinstance(onset_period, dict) else None)
             recorded = parse_datetime(resource.get("recordedDate"))
             first = onset or recorded
             if first is not None and first > self.now:
                 continue  # recorded after the evaluation time (replay)
             abatement_period = resource.get("abatementPeriod")
             abatement = parse_datetime(resource.get("abatementDateTime")) or parse_datetime(
-                abatement_period.get("end") if isinstance(abatement_period, Mapping) else None)
+                abatement_period.get("end") if isinstance(abatement_period, dict) else None)
             status = _status_code(resource.get("clinicalStatus"))
             if _one_of(status, ACTIVE_CLINICAL):
                 active = True
@@ -110,7 +110,7 @@ def _negative(resource: Mapping[str, Any]) -> bool:
     if resource.get("valueBoolean") is False:
         return True
     value = resource.get("valueCodeableConcept")
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         for coding in _codings(value):
             if coding.get("code") in NEGATIVE_VALUE_CODES:
                 return True

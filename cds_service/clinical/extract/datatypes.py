@@ -93,11 +93,11 @@ def anything(_: Any) -> bool:
 
 def extension_entry(value: Any) -> bool:
     # Extensions are not read; each still needs its url (R4: Extension.url 1..1).
-    return isinstance(value, Mapping) and isinstance(value.get("url"), str)
+    return isinstance(value, dict) and isinstance(value.get("url"), str)
 
 
 def primitive_extension(value: Any) -> bool:
-    return value is None or isinstance(value, Mapping)
+    return value is None or isinstance(value, dict)
 
 
 def passes(spec: tuple[Check, bool], item: Any) -> bool:
@@ -137,7 +137,7 @@ class Element:
             self.fields[name] = (check, name in listed)
 
     def __call__(self, value: Any) -> bool:
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             return False
         fields = self.fields
         for key, item in value.items():

@@ -15,7 +15,6 @@ resource.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from cds_service.clinical.extract.common import (
@@ -79,7 +78,7 @@ class DraftsReader(ExtractorBase):
         concept: Any = resource.get("code")
         if resource.get("resourceType") == "DeviceRequest":
             concept = resource.get("codeCodeableConcept")
-        texts = [_concept_text(concept)] if isinstance(concept, Mapping) else []
+        texts = [_concept_text(concept)] if isinstance(concept, dict) else []
         groups = order_groups(_codings(concept), texts)
         if not groups or not self._valid_draft(resource):
             return

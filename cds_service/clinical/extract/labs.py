@@ -52,7 +52,7 @@ class LabsReader(ExtractorBase):
                 effective = self._effective(resource)
                 if effective is not None and effective <= self.now:  # undated / replay: out
                     candidates.setdefault(group, []).append((effective, resource, loinc, code))
-            elif finding_groups or isinstance(resource.get("valueCodeableConcept"), Mapping):
+            elif finding_groups or isinstance(resource.get("valueCodeableConcept"), dict):
                 self.observation_finding(facts, resource, code)
         labs: dict[str, list[LabResult]] = {}
         for group, items in candidates.items():
@@ -90,7 +90,7 @@ class LabsReader(ExtractorBase):
             group = self.t.lab_group(coding.get("system"), c)
             if group is not None:
                 return group, c  # lab_group accepts only string LOINC codes
-        text = " | ".join(t for t in [code.get("text") if isinstance(code, Mapping) else None,
+        text = " | ".join(t for t in [code.get("text") if isinstance(code, dict) else None,
                                       *(c.get("display") for c in codings)] if isinstance(t, str))
         group = self.t.lab_group_by_text(text)
         return group, (_code_of(code, "loinc") if group else None)
@@ -98,7 +98,7 @@ class LabsReader(ExtractorBase):
     def _lab(self, resource: Resource, group: str, loinc: str | None, code: Any,
              effective: datetime) -> LabResult | None:
         quantity = resource.get("valueQuantity")
-        if not isinstance(quantity, Mapping):
+        if not isinstance(quantity, dict):
             return None  # valueString "see comment", valueCodeableConcept …: not numeric
         value = quantity.get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -113,7 +113,7 @@ class LabsReader(ExtractorBase):
             return None
         low = high = None
         for rr in resource.get("referenceRange") or ():
-            if not isinstance(rr, Mapping):
+            if not isinstance(rr, dict):
                 continue
             low = low if low is not None else self._range_value(rr.get("low"), group, loinc, unit_code, unit_text)
             high = high if high is not None else self._range_value(rr.get("high"), group, loinc, unit_code, unit_text)
@@ -140,7 +140,7 @@ class LabsReader(ExtractorBase):
     @staticmethod
     def _range_value(q: Any, group: str, loinc: str | None, unit_code: str | None,
                      unit_text: str | None) -> float | None:
-        if not isinstance(q, Mapping):
+        if not isinstance(q, dict):
             return None
         value = q.get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)):

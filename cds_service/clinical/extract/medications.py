@@ -36,7 +36,7 @@ class MedicationsReader(ExtractorBase):
     def _medication_resource(self, owner: Mapping[str, Any], reference: str) -> Mapping[str, Any] | None:
         if reference.startswith("#"):
             for contained in owner.get("contained") or ():
-                if (isinstance(contained, Mapping) and contained.get("resourceType") == "Medication"
+                if (isinstance(contained, dict) and contained.get("resourceType") == "Medication"
                         and contained.get("id") == reference[1:]):
                     return contained
             return None
@@ -51,16 +51,16 @@ class MedicationsReader(ExtractorBase):
     def _medication_concept(self, resource: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[str | None], str | None, Mapping[str, Any] | None]:
         """(codings, texts, display, referenced Medication resource if any)."""
         concept = resource.get("medicationCodeableConcept")
-        if isinstance(concept, Mapping):
+        if isinstance(concept, dict):
             return _codings(concept), [concept.get("text")], _concept_text(concept), None
         ref = resource.get("medicationReference")
-        if isinstance(ref, Mapping):
+        if isinstance(ref, dict):
             ref_display = ref.get("display") if isinstance(ref.get("display"), str) else None
             reference = ref.get("reference")
             med = self._medication_resource(resource, reference) if isinstance(reference, str) else None
             if med is not None:
                 code = med.get("code")
-                texts: list[str | None] = [code.get("text") if isinstance(code, Mapping) else None, ref_display]
+                texts: list[str | None] = [code.get("text") if isinstance(code, dict) else None, ref_display]
                 return _codings(code), texts, _concept_text(code) or ref_display, med
             return [], [ref_display], ref_display, None
         return [], [], None, None
@@ -99,8 +99,8 @@ class MedicationsReader(ExtractorBase):
             if not _one_of(status, _STATEMENT_READ):
                 continue
             period = resource.get("effectivePeriod") or {}
-            end = parse_datetime(period.get("end") if isinstance(period, Mapping) else None)
-            started = parse_datetime(period.get("start") if isinstance(period, Mapping) else None) \
+            end = parse_datetime(period.get("end") if isinstance(period, dict) else None)
+            started = parse_datetime(period.get("start") if isinstance(period, dict) else None) \
                 or parse_datetime(resource.get("effectiveDateTime")) \
                 or parse_datetime(resource.get("dateAsserted"))
             dosage = resource.get("dosage")
@@ -118,8 +118,8 @@ class MedicationsReader(ExtractorBase):
                 continue
             authored = parse_datetime(resource.get("authoredOn"))
             dispense = resource.get("dispenseRequest")
-            validity = dispense.get("validityPeriod") if isinstance(dispense, Mapping) else None
-            end = parse_datetime(validity.get("end") if isinstance(validity, Mapping) else None)
+            validity = dispense.get("validityPeriod") if isinstance(dispense, dict) else None
+            end = parse_datetime(validity.get("end") if isinstance(validity, dict) else None)
             dosage = resource.get("dosageInstruction")
             first = dosage[0] if isinstance(dosage, list) and dosage else None
             if status != "active":
@@ -163,10 +163,10 @@ class MedicationsReader(ExtractorBase):
 
 def _supply_end(authored: datetime | None, dispense: Any) -> datetime | None:
     """authoredOn + dispenseRequest.expectedSupplyDuration (days), when both are given."""
-    if authored is None or not isinstance(dispense, Mapping):
+    if authored is None or not isinstance(dispense, dict):
         return None
     duration = dispense.get("expectedSupplyDuration")
-    if not isinstance(duration, Mapping):
+    if not isinstance(duration, dict):
         return None
     value = duration.get("value")
     unit = duration.get("code") or duration.get("unit")
@@ -176,14 +176,14 @@ def _supply_end(authored: datetime | None, dispense: Any) -> datetime | None:
 
 
 def _dose_text(dosage: Any) -> str | None:
-    if not isinstance(dosage, Mapping):
+    if not isinstance(dosage, dict):
         return None
     text = dosage.get("text")
     if isinstance(text, str) and text.strip():
         return text.strip()
     for dr in dosage.get("doseAndRate") or ():
-        q = dr.get("doseQuantity") if isinstance(dr, Mapping) else None
-        if isinstance(q, Mapping) and isinstance(q.get("value"), (int, float)):
+        q = dr.get("doseQuantity") if isinstance(dr, dict) else None
+        if isinstance(q, dict) and isinstance(q.get("value"), (int, float)):
             unit = q.get("unit") or q.get("code") or ""
             return f"{q['value']:g} {unit}".strip()
     return None

@@ -53,7 +53,7 @@ class ProceduresReader(ExtractorBase):
             return
         period = encounter.get("period")
         start = None
-        if isinstance(period, Mapping):
+        if isinstance(period, dict):
             start = parse_datetime(period.get("start")) or parse_datetime(period.get("end"))
         if dated_only and (start is None or start > self.now):
             return
@@ -83,7 +83,7 @@ class ProceduresReader(ExtractorBase):
                 continue
             period = resource.get("performedPeriod")
             performed = parse_datetime(resource.get("performedDateTime"))
-            if performed is None and isinstance(period, Mapping):
+            if performed is None and isinstance(period, dict):
                 performed = parse_datetime(period.get("end")) or parse_datetime(period.get("start"))
             if performed is None or performed > self.now:
                 continue

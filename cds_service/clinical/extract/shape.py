@@ -88,7 +88,7 @@ class ResourceShape:
         self.choice_required = frozenset(choice_required)
 
     def __call__(self, resource: Any) -> bool:
-        if not isinstance(resource, Mapping) or resource.get("resourceType") != self.resource_type:
+        if not isinstance(resource, dict) or resource.get("resourceType") != self.resource_type:
             return False
         fields, choices = self.fields, self.choices
         seen: set[str] | None = None
@@ -124,7 +124,7 @@ def _contained(shapes: Mapping[str, ResourceShape]) -> Check:
     """A contained resource: any type; a contained Medication (which extraction reads) is
     checked as one."""
     def check(value: Any) -> bool:
-        if not isinstance(value, Mapping) or not isinstance(value.get("resourceType"), str):
+        if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
             return False
         shape = shapes.get(value["resourceType"])
         return shape(value) if shape is not None and value["resourceType"] == "Medication" else True
