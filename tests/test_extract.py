@@ -594,3 +594,22 @@ def test_statement_with_past_end_date_is_recent_and_undated_completion_is_droppe
     assert facts.medications == []
     assert [m.resource_ref for m in facts.recent_medications] == ["MedicationStatement/s1"]
     assert facts.recent_medications[0].ended == datetime(2025, 5, 20, tzinfo=UTC)
+
+
+def test_parsed_dates_are_remembered_within_bounds() -> None:
+    """Dates repeat on every call, so parsed ones are remembered, but only date-sized
+    strings: a client cannot make the memo hold large strings."""
+    from cds_service.clinical.extract import common
+
+    memo = common._remembered_datetime
+    assert memo.cache_info().maxsize == 8192
+    stamp = "2026-11-20T08:15:00.123456+01:00"  # an R4 instant at full length
+    first = parse_datetime(stamp)
+    assert first == datetime(2026, 11, 20, 7, 15, 0, 123456, tzinfo=UTC)
+    hits = memo.cache_info().hits
+    assert parse_datetime(stamp) is first and memo.cache_info().hits == hits + 1
+    size = memo.cache_info().currsize
+    for n in range(50):
+        assert parse_datetime("2026-11-20" + "x" * (40 + n * 1000)) is None
+    assert parse_datetime("2026-11-20T08:15:00" + "0" * 100 + "Z") is None
+    assert memo.cache_info().currsize == size

@@ -1,8 +1,6 @@
 """Shared pieces of extraction: FHIR JSON helpers, model validation, the run's base class.
-
-The FHIR JSON read here is what ``orjson`` parses (objects are ``dict``, arrays ``list``), so
-readers test ``isinstance(x, dict)``: the ``Mapping`` ABC check costs several times more.
-"""
+The FHIR JSON is what ``orjson`` parses (objects are ``dict``, arrays ``list``): readers
+test ``isinstance(x, dict)``, several times cheaper than the ``Mapping`` ABC check."""
 
 from __future__ import annotations
 
@@ -26,9 +24,7 @@ MED_STATEMENT_STATUSES = frozenset({"active", "intended"})
 ENDED_STATUSES = frozenset({"completed", "stopped"})
 ENDED_LOOKBACK_DAYS = 90
 # R4 MedicationRequest.intent values that are orders (or a plan) rather than proposals
-ORDER_INTENTS = frozenset(
-    {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}
-)
+ORDER_INTENTS = frozenset({"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"})
 LAB_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 INACTIVE_CLINICAL = frozenset({"inactive", "remission", "resolved"})
@@ -99,16 +95,15 @@ def preload_models() -> None:
 def parse_datetime(value: Any) -> datetime | None:
     """A FHIR date/dateTime/instant string as an aware datetime (UTC when no offset).
 
-    Partial dates ("2024", "2024-03") take the first day; a date is midnight UTC. Parsed
-    values are remembered (bounded; a datetime is immutable): a chart repeats the same
-    dates on every call, and one hook call reads about one per resource.
+    Partial dates ("2024", "2024-03") take the first day; a date is midnight UTC. Values up
+    to 40 characters (an R4 instant has at most 32) are remembered, 8,192 at most: charts
+    repeat their dates on every call, and longer strings cannot fill the memo.
     """
     if not isinstance(value, str) or len(value) < 4:
         return None
-    return _parse_datetime(value)
+    return _remembered_datetime(value) if len(value) <= 40 else _parse_datetime(value)
 
 
-@functools.lru_cache(maxsize=8192)
 def _parse_datetime(value: str) -> datetime | None:
     try:
         if len(value) == 4:
@@ -122,6 +117,9 @@ def _parse_datetime(value: str) -> datetime | None:
     except ValueError:
         return None
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+_remembered_datetime = functools.lru_cache(maxsize=8192)(_parse_datetime)
 
 
 def _one_of(value: Any, options: frozenset[str]) -> bool:
