@@ -118,8 +118,13 @@ _TABLE[VITAMIN_D3] = _TABLE[VITAMIN_D]
 _BASIS_RE = re.compile(r"\b(feu|ddu)\b", re.I)
 
 
-@functools.lru_cache(maxsize=1024)
 def _clean(unit: str) -> str:
+    """:func:`_spelled`, remembered for unit-sized strings only (a chart's units repeat;
+    a client cannot fill the memo with long ones)."""
+    return _remembered_spelling(unit) if len(unit) <= 64 else _spelled(unit)
+
+
+def _spelled(unit: str) -> str:
     """Canonical spelling of a unit string: lower case, no spaces, micro as "u"."""
     u = unit.strip().lower()
     u = u.replace("\u00b5", "u").replace("\u03bc", "u")  # micro sign and Greek mu
@@ -130,6 +135,9 @@ def _clean(unit: str) -> str:
     u = u.replace("[iu]", "iu").replace("[u]", "u")
     u = u.replace("1.73m\u00b2", "1.73m2")
     return u
+
+
+_remembered_spelling = functools.lru_cache(maxsize=1024)(_spelled)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,7 @@ class Terminology:
     """In-memory look-up tables built from ``data/terminology.json``."""
 
     MEMO_LIMIT = 50_000
+    MEMO_KEY_LIMIT = 4096
 
     def __init__(self, doc: Mapping[str, Any]) -> None:
         # Classification results per distinct concept, shared by every request (a chart's
@@ -386,7 +387,11 @@ class Terminology:
         return frozenset(groups)
 
     def remember(self, key: Any, value: Any) -> None:
-        """Store a memoised classification (the memo is cleared when it is full)."""
+        """Store a memoised classification (the memo is cleared when it is full). A key
+        longer than ``MEMO_KEY_LIMIT`` bytes (a concept's JSON; real ones are a few hundred)
+        is not stored, so a client cannot fill the memo with large concepts."""
+        if isinstance(key, (bytes, str)) and len(key) > self.MEMO_KEY_LIMIT:
+            return
         if len(self.memo) >= self.MEMO_LIMIT:
             self.memo.clear()
         self.memo[key] = value

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from cds_service.clinical.extract.shape import ResourceShape, build_shapes
+from cds_service.clinical.extract.verdicts import VerdictCache
 from cds_service.clinical.facts import PatientFacts
 from cds_service.record import PatientRecord, Resource
 from cds_service.terminology.valuesets import Terminology, system_key
@@ -181,32 +182,6 @@ def _laterality(texts: Iterable[str | None], codings: Iterable[Mapping[str, Any]
     if len(found) == 1:
         return found.pop()
     return None
-
-
-
-class VerdictCache:
-    """Validation verdicts by the exact JSON bytes of a resource (bounded).
-
-    EHRs send the same resources again every time a chart is opened; validating identical
-    bytes gives the identical verdict, so it is done once. Cleared when full.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._verdicts: dict[bytes, bool] = {}
-
-    def get(self, raw: bytes) -> bool | None:
-        return self._verdicts.get(raw)
-
-    def put(self, raw: bytes, verdict: bool) -> None:
-        if self.size <= 0:
-            return
-        if len(self._verdicts) >= self.size:
-            self._verdicts.clear()
-        self._verdicts[raw] = verdict
-
-    def __len__(self) -> int:
-        return len(self._verdicts)
 
 
 
