@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: run test bench alert-burden lock catalogue terminology clean
+.PHONY: run test bench soak alert-burden lock catalogue terminology clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ test: $(VENV)/bin/python
 bench: $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	$(VENV)/bin/python -m bench
+
+# Memory under hostile FHIR servers: 10 minutes at 20 calls/s (gzip bomb, 50 MB body,
+# 200,000 resources, normal in turn); RSS start/peak/end and after 15 s without load;
+# exits 1 when a target fails. Not part of the test suite or of `make bench`.
+soak: $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[test,bench]'
+	$(VENV)/bin/python -m bench.soak --minutes 10 --rate 20 --scenario mixed --settle 15
 
 # Alert burden on >= 1,000 synthetic charts (carebundle, fixed seed); exits 1 when a
 # target fails. Its table is in README.md ("Alert burden").

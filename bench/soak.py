@@ -4,9 +4,14 @@
 
 Every call has no prefetch, so the service fetches from a loopback FHIR server that
 answers per scenario: ``normal`` (a small chart), ``gzip-bomb`` (~1 MB → 1 GiB),
-``big-body`` (50 MB, chunked), ``many-resources`` (200,000 resources in one page), or
-``mixed`` (the four in turn). Prints RSS at start (after warm-up), peak (``VmHWM``) and
-end, and the answers by status. Not run in CI: it measures memory, tests do not.
+``big-body`` (50 MB, chunked), ``many-resources`` (200,000 resources in one page; the
+count is ``--resources``), or ``mixed`` (the four in turn). Prints RSS at start (after warm-up), peak (``VmHWM``), end,
+and after ``--settle`` seconds without load, and the answers by status.
+
+Targets (issue 8), checked at the end; the exit status is 1 when one fails:
+peak within +64 MiB of the start, back to the start after the settle time (within
+max(5 MiB, 5 %), the benchmark's growth allowance), and no answer but 200 or 412.
+Not run in CI: it measures memory, tests do not.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import orjson
 from .procs import HOST, calf_cds_argv, calf_cds_env, free_port, rss_bytes, serve
 
 MIB = 1024 * 1024
+PEAK_ALLOWANCE = 64 * MIB
 SCENARIOS = ("normal", "gzip-bomb", "big-body", "many-resources")
 
 
@@ -40,7 +46,7 @@ def _vm(pid: int, key: str) -> int:
 class FhirStub:
     """A hostile loopback FHIR server on its own thread and event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, resources: int = 200_000) -> None:
         self.port = free_port()
         self.scenario = "normal"
         member = gzip.compress(b"\0" * MIB, compresslevel=9)
@@ -48,7 +54,7 @@ class FhirStub:
         tiny = {"resourceType": "Observation", "id": "o", "status": "final",
                 "subject": {"reference": "Patient/p1"}, "code": {"text": "x"}}
         many = {"resourceType": "Bundle", "type": "searchset",
-                "entry": [{"resource": tiny}] * 200_000}
+                "entry": [{"resource": tiny}] * resources}
         self.many = orjson.dumps(many)
         self.patient = orjson.dumps({"resourceType": "Patient", "id": "p1", "gender": "male",
                                      "birthDate": "1950-01-01"})
@@ -101,8 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=20.0, help="hook calls per second")
     parser.add_argument("--scenario", choices=(*SCENARIOS, "mixed"), default="mixed")
+    parser.add_argument("--resources", type=int, default=200_000,
+                        help="resources in the many-resources page (20,000 is the default "
+                             "resource bound and fits the default byte limits)")
+    parser.add_argument("--settle", type=float, default=15.0,
+                        help="seconds without load before the last RSS reading")
     args = parser.parse_args(argv)
-    stub = FhirStub()
+    stub = FhirStub(args.resources)
     body = {"hook": "patient-view", "hookInstance": "soak",
             "fhirServer": f"http://{HOST}:{stub.port}/fhir",
             "context": {"userId": "Practitioner/soak", "patientId": "p1"}}
@@ -136,9 +147,23 @@ def main(argv: list[str] | None = None) -> int:
             peak = _vm(server.pid, "VmHWM")
             print(f"RSS end   {end_rss / MIB:.1f} MiB; peak {peak / MIB:.1f} MiB; "
                   f"end - start {(end_rss - start_rss) / MIB:+.1f} MiB")
+            for waited in sorted({5.0, args.settle}):
+                time.sleep(max(0.0, waited - (time.monotonic() - ends)))
+                idle_rss = rss_bytes(server.pid)
+                print(f"  {time.monotonic() - ends:.0f} s without load: RSS {idle_rss / MIB:.1f} MiB", flush=True)
             for key, count in sorted(statuses.items()):
                 print(f"  {key}: {count}")
-    return 0
+    allowance = max(5 * MIB, start_rss // 20)
+    unexpected = sum(n for key, n in statuses.items() if key.rsplit(" ", 1)[1] not in ("200", "412"))
+    checks = [
+        (f"peak - start {(peak - start_rss) / MIB:+.1f} MiB", "<= +64 MiB", peak - start_rss <= PEAK_ALLOWANCE),
+        (f"after {args.settle:.0f} s without load - start {(idle_rss - start_rss) / MIB:+.1f} MiB",
+         f"<= +{allowance / MIB:.1f} MiB", idle_rss - start_rss <= allowance),
+        (f"answers other than 200/412: {unexpected}", "0", unexpected == 0),
+    ]
+    for measure, target, ok in checks:
+        print(f"{measure:<52} {target:<14} {'PASS' if ok else 'FAIL'}")
+    return 0 if all(ok for *_, ok in checks) else 1
 
 
 if __name__ == "__main__":

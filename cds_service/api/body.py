@@ -18,6 +18,11 @@ log = logging.getLogger("cds_service.api")
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
+    return (await read_json_sized(request, max_bytes))[0]
+
+
+async def read_json_sized(request: Request, max_bytes: int) -> tuple[Any, int]:
+    """The parsed body and its size in bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -45,7 +50,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"malformed JSON: {exc.msg} at position {exc.pos}") from exc
     reject_duplicate_keys(body, data)
-    return data
+    return data, len(body)
 
 
 def reject_duplicate_keys(raw: bytes | bytearray, parsed: Any) -> None:

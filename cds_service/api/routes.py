@@ -21,13 +21,14 @@ from starlette.routing import Route
 
 from ..acquisition import acquire
 from ..errors import BadRequest, UnknownService
+from ..heap import release_after_call
 from ..hooks.base import ServiceDefinition
 from ..models.feedback import FeedbackEntry, FeedbackRequest
 from ..models.request import HookRequest
 from ..outbound import call_scope
 from ..pipeline import IssuedCardInfo
 from ..prefetch import belongs_to_or_unlinked
-from .body import read_json, validate
+from .body import read_json, read_json_sized, validate
 from .outcome import json_response
 from .state import AppState
 
@@ -49,19 +50,24 @@ def build_router(state: AppState) -> APIRouter:
         if hooks is None:
             raise UnknownService(f"no CDS service with id '{service_id[:64]}'")
         # One deadline and byte budget for every outbound request of this call (jku, FHIR).
-        with call_scope(settings.fhir_overall_deadline_s, settings.fhir_max_call_bytes):
-            await state.authenticate(request)
-            body = await read_json(request, settings.max_body_bytes)
-            hook_request = validate(HookRequest, body)
-            definition = hooks.get(hook_request.hook)
-            if definition is None:
-                raise BadRequest(
-                    f"service '{service_id}' is not registered for hook '{hook_request.hook[:64]}'"
-                )
-            context = validate(definition.context_model, hook_request.context, "context")
-            cards, issued = await _evaluate(state, definition, hook_request, context.model_dump())
-            for card, info in zip(cards, issued, strict=True):
-                state.metrics.card_issued(service_id, info.topic, str(card.get("indicator")))
+        body_bytes = 0
+        with call_scope(settings.fhir_overall_deadline_s, settings.fhir_max_call_bytes) as budget:
+            try:
+                await state.authenticate(request)
+                body, body_bytes = await read_json_sized(request, settings.max_body_bytes)
+                hook_request = validate(HookRequest, body)
+                definition = hooks.get(hook_request.hook)
+                if definition is None:
+                    raise BadRequest(
+                        f"service '{service_id}' is not registered for hook '{hook_request.hook[:64]}'"
+                    )
+                context = validate(definition.context_model, hook_request.context, "context")
+                cards, issued = await _evaluate(state, definition, hook_request, context.model_dump())
+                for card, info in zip(cards, issued, strict=True):
+                    state.metrics.card_issued(service_id, info.topic, str(card.get("indicator")))
+            finally:
+                # After a call that held megabytes, freed heap goes back to the OS (heap.py).
+                release_after_call(body_bytes + budget.held_bytes(), budget.over_limit)
         response = json_response({"cards": cards})
         if issued and state.feedback_store is not None:
             response.background = BackgroundTask(

@@ -19,13 +19,20 @@ from ..errors import OutboundBadResponse
 class CallBudget:
     """Time left until one absolute deadline, and bytes left for all responses of a call."""
 
-    __slots__ = ("deadline_s", "expires_at", "bytes_left", "max_bytes")
+    __slots__ = ("deadline_s", "expires_at", "bytes_left", "max_bytes", "over_limit")
 
     def __init__(self, deadline_s: float, max_bytes: int) -> None:
         self.deadline_s = deadline_s
         self.expires_at = time.monotonic() + deadline_s
         self.max_bytes = max_bytes
         self.bytes_left = max_bytes
+        # A response of this call was refused for its size (it may have been buffered
+        # in part before that was known): see ``heap.release_after_call``.
+        self.over_limit = False
+
+    def held_bytes(self) -> int:
+        """Bytes of responses (raw and inflated) this call has taken so far."""
+        return self.max_bytes - self.bytes_left
 
     def remaining(self) -> float:
         return max(0.0, self.expires_at - time.monotonic())
@@ -34,6 +41,7 @@ class CallBudget:
         """Account for ``count`` more bytes (raw or inflated) held for this call."""
         self.bytes_left -= count
         if self.bytes_left < 0:
+            self.over_limit = True
             raise OutboundBadResponse(
                 f"responses of this call exceed {self.max_bytes} bytes in total"
             )

@@ -135,6 +135,7 @@ async def read_limited(response: httpx.Response, max_bytes: int, budget: CallBud
     host = response.request.url.host[:100]
     declared = response.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+        budget.over_limit = True
         raise OutboundBadResponse(f"{host}: response of {int(declared)} bytes exceeds {max_bytes}")
     decoder = _Inflater.for_encoding(response.headers.get("content-encoding", ""), host)
     raw_seen = 0
@@ -142,6 +143,7 @@ async def read_limited(response: httpx.Response, max_bytes: int, budget: CallBud
     async for chunk in response.aiter_raw():
         raw_seen += len(chunk)
         if raw_seen > max_bytes:
+            budget.over_limit = True
             raise OutboundBadResponse(f"{host}: response exceeds {max_bytes} bytes")
         budget.take(len(chunk))
         before = len(out)
@@ -153,6 +155,7 @@ async def read_limited(response: httpx.Response, max_bytes: int, budget: CallBud
         except _Overflow:
             if cap < max_bytes:
                 budget.take(cap - before + 1)  # raises: the call's budget is spent
+            budget.over_limit = True
             raise OutboundBadResponse(f"{host}: inflated response exceeds {max_bytes} bytes") from None
         if decoder.inflates:
             budget.take(len(out) - before)
