@@ -149,6 +149,9 @@ defaults
     timeout connect 1s
     timeout client 30s
     timeout server 30s
+    # Without it a check times out after `inter` (300 ms): a /readyz slowed by the
+    # 16-client load on a 2-core host counted as a failure and took the survivor out.
+    timeout check 2s
     retries 0
 
 frontend cds
