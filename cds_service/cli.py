@@ -224,19 +224,17 @@ def _fixed_mmap_threshold(threshold: int = 256 * 1024) -> None:
     Allocation Tunables"; a fixed value also stops the dynamic rise). An operator's own
     value of the variable is kept.
     """
-    import ctypes
-    import ctypes.util
+    from .heap import libc
 
     value = os.environ.setdefault(MMAP_THRESHOLD_ENV, str(threshold))
     threshold = int(value) if value.isdigit() else threshold
 
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
+    lib = libc()
+    if lib is None:
         return
     try:
-        libc = ctypes.CDLL(name)
-        libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD; setting it stops the dynamic rise
-    except (OSError, AttributeError):
+        lib.mallopt(-3, threshold)  # M_MMAP_THRESHOLD; setting it stops the dynamic rise
+    except AttributeError:
         pass
 
 

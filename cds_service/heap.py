@@ -37,15 +37,23 @@ TRIM_AFTER_BYTES = 1024 * 1024
 RELEASE_DELAY_S = 0.2
 
 
-def _load_trim() -> Callable[[int], int] | None:
+def libc() -> ctypes.CDLL | None:
+    """The C library on Linux (its allocator is tuned here and in ``cli``), else ``None``."""
     if not sys.platform.startswith("linux"):
         return None
     name = ctypes.util.find_library("c")
     if not name:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return ctypes.CDLL(name)
+    except OSError:
+        return None
+
+
+def _load_trim() -> Callable[[int], int] | None:
+    # Not glibc (musl has no malloc_trim): None.
+    trim = getattr(libc(), "malloc_trim", None)
+    if trim is None:
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
