@@ -5,8 +5,9 @@
 Every call has no prefetch, so the service fetches from a loopback FHIR server that
 answers per scenario: ``normal`` (a small chart), ``gzip-bomb`` (~1 MB → 1 GiB),
 ``big-body`` (50 MB, chunked), ``many-resources`` (200,000 resources in one page; the
-count is ``--resources``), or ``mixed`` (the four in turn). Prints RSS at start (after warm-up), peak (``VmHWM``), end,
-and after ``--settle`` seconds without load, and the answers by status.
+count is ``--resources``), or ``mixed`` (the four in turn). Prints RSS at start (after
+warm-up), peak (``VmHWM``), end, and after ``--settle`` seconds without load, and the
+answers by status.
 
 Targets (issue 8), checked at the end; the exit status is 1 when one fails:
 peak within +64 MiB of the start, back to the start after the settle time (within

@@ -41,10 +41,12 @@ class CallBudget:
         """Account for ``count`` more bytes (raw or inflated) held for this call."""
         self.bytes_left -= count
         if self.bytes_left < 0:
-            self.over_limit = True
-            raise OutboundBadResponse(
-                f"responses of this call exceed {self.max_bytes} bytes in total"
-            )
+            raise self.too_large(f"responses of this call exceed {self.max_bytes} bytes in total")
+
+    def too_large(self, message: str) -> OutboundBadResponse:
+        """The error for a response refused for its size, noted on the call (``over_limit``)."""
+        self.over_limit = True
+        return OutboundBadResponse(message)
 
 
 _CURRENT: ContextVar[CallBudget | None] = ContextVar("calf_cds_call_budget", default=None)

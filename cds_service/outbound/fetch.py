@@ -135,16 +135,14 @@ async def read_limited(response: httpx.Response, max_bytes: int, budget: CallBud
     host = response.request.url.host[:100]
     declared = response.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
-        budget.over_limit = True
-        raise OutboundBadResponse(f"{host}: response of {int(declared)} bytes exceeds {max_bytes}")
+        raise budget.too_large(f"{host}: response of {int(declared)} bytes exceeds {max_bytes}")
     decoder = _Inflater.for_encoding(response.headers.get("content-encoding", ""), host)
     raw_seen = 0
     out = bytearray()
     async for chunk in response.aiter_raw():
         raw_seen += len(chunk)
         if raw_seen > max_bytes:
-            budget.over_limit = True
-            raise OutboundBadResponse(f"{host}: response exceeds {max_bytes} bytes")
+            raise budget.too_large(f"{host}: response exceeds {max_bytes} bytes")
         budget.take(len(chunk))
         before = len(out)
         # Inflate no further than this response's limit or what the call has left,
@@ -155,8 +153,7 @@ async def read_limited(response: httpx.Response, max_bytes: int, budget: CallBud
         except _Overflow:
             if cap < max_bytes:
                 budget.take(cap - before + 1)  # raises: the call's budget is spent
-            budget.over_limit = True
-            raise OutboundBadResponse(f"{host}: inflated response exceeds {max_bytes} bytes") from None
+            raise budget.too_large(f"{host}: inflated response exceeds {max_bytes} bytes") from None
         if decoder.inflates:
             budget.take(len(out) - before)
     decoder.finish()
